@@ -1,0 +1,133 @@
+//! Request extractors that fail the way dockerd fails: JSON `{"message"}` with status 400.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::models::Filters;
+
+/// Largest JSON body accepted (a container create with many env vars is a few KiB).
+const JSON_LIMIT: usize = 16 << 20;
+
+/// A JSON body, read as moby's `httputils.ReadJSON`: any JSON content type, an empty body is
+/// `None`, trailing content is an error.
+pub struct DockerJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DockerJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("");
+            let mime = ct.split(';').next().unwrap_or("").trim();
+            if !mime.is_empty() && mime != "application/json" && !mime.ends_with("+json") {
+                return Err(ApiError::invalid(format!(
+                    "unsupported Content-Type header ({ct}): must be 'application/json'"
+                )));
+            }
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::invalid(format!("error reading request body: {e}")))?;
+        if bytes.len() > JSON_LIMIT {
+            return Err(ApiError::invalid("request body too large"));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(DockerJson(None));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value =
+            T::deserialize(&mut de).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?;
+        de.end()
+            .map_err(|_| ApiError::invalid("unexpected content after JSON"))?;
+        Ok(DockerJson(Some(value)))
+    }
+}
+
+/// The raw query string as (key, value) pairs, in order, repeated keys kept.
+pub struct Query(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map(Query)
+            .map_err(|e| ApiError::invalid(format!("invalid query string: {e}")))
+    }
+}
+
+impl Query {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// moby's `BoolValue`: absent, "", "0", "no", "false" and "none" are false; anything else true.
+    pub fn bool(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "" | "0" | "no" | "false" | "none"
+            )
+        })
+    }
+
+    /// The `filters` parameter, parsed.
+    pub fn filters(&self) -> Result<Filters, ApiError> {
+        Filters::parse(self.get("filters").unwrap_or(""))
+            .map_err(|e| ApiError::invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Query {
+        Query(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn bool_values_follow_moby() {
+        let query = q(&[
+            ("a", "1"),
+            ("b", "no"),
+            ("c", "true"),
+            ("d", ""),
+            ("e", "none"),
+            ("f", "yes"),
+        ]);
+        assert!(query.bool("a"));
+        assert!(!query.bool("b"));
+        assert!(query.bool("c"));
+        assert!(!query.bool("d"));
+        assert!(!query.bool("e"));
+        assert!(query.bool("f"));
+        assert!(!query.bool("missing"));
+    }
+
+    #[test]
+    fn repeated_keys() {
+        let query = q(&[("names", "a"), ("names", "b")]);
+        assert_eq!(query.all("names"), vec!["a", "b"]);
+    }
+}

@@ -1,0 +1,3 @@
+//! Streamed response bodies.
+
+pub mod jsonlines;

@@ -1,0 +1,122 @@
+//! `docker create`: record a container for an image.
+
+use super::names;
+use super::state::ContainerState;
+use crate::engine::{Engine, Error, Result};
+use crate::image::resolve::ResolveError;
+use crate::models::{ContainerConfig, ContainerCreateBody, ContainerCreateResponse, HostConfig};
+use crate::store::{ContainerRow, StoreError};
+
+impl Engine {
+    pub async fn create_container(
+        &self,
+        name: Option<&str>,
+        body: ContainerCreateBody,
+    ) -> Result<ContainerCreateResponse> {
+        let image_ref = body
+            .image
+            .clone()
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| {
+                Error::invalid("config cannot be empty in order to create a container")
+            })?;
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => names::validate(n)?,
+            None => format!("/{}", names::generate()),
+        };
+        let image_id = match self.images().resolve(&image_ref).await {
+            Ok(r) => r.id,
+            Err(ResolveError::NotFound) => {
+                return Err(Error::no_such_image(&familiar_or_raw(&image_ref)));
+            }
+            Err(ResolveError::Ambiguous) => {
+                return Err(Error::invalid(format!(
+                    "multiple IDs found with provided prefix: {image_ref}"
+                )));
+            }
+            Err(ResolveError::Other(e)) => return Err(e.into()),
+        };
+        let host_config = with_host_defaults(body.host_config.clone().unwrap_or_default());
+        let config = container_config(&body)?;
+        let row = ContainerRow {
+            id: crate::util::ids::random_id(),
+            name: name.clone(),
+            image_id,
+            image_ref,
+            created_at: crate::util::time::now_nanos(),
+            config: serde_json::to_string(&config).map_err(|e| Error::internal(e.to_string()))?,
+            host_config: serde_json::to_string::<HostConfig>(&host_config)
+                .map_err(|e| Error::internal(e.to_string()))?,
+            state: ContainerState::default().to_json(),
+        };
+        match self.store().insert_container(&row).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate(_)) => {
+                let holder = self
+                    .store()
+                    .container_by_name(&name)
+                    .await?
+                    .map(|c| c.id)
+                    .unwrap_or_default();
+                return Err(Error::conflict(format!(
+                    "Conflict. The container name \"{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(ContainerCreateResponse {
+            id: row.id,
+            warnings: vec![],
+        })
+    }
+}
+
+/// Fills what dockerd fills when the client leaves it out, so inspect shows real values.
+fn with_host_defaults(mut host: HostConfig) -> HostConfig {
+    use crate::models::{HostConfigCgroupnsModeEnum, HostConfigLogConfig};
+    let log = host
+        .log_config
+        .get_or_insert_with(HostConfigLogConfig::default);
+    if log.typ.as_deref().unwrap_or("").is_empty() {
+        log.typ = Some("json-file".into());
+    }
+    log.config.get_or_insert_with(Default::default);
+    if matches!(
+        host.cgroupns_mode,
+        None | Some(HostConfigCgroupnsModeEnum::EMPTY)
+    ) {
+        // dockerd's default: a private cgroup namespace on cgroup v2, the host's on v1.
+        host.cgroupns_mode = Some(
+            if crate::engine::system::HostFacts::get().cgroup_version == "2" {
+                HostConfigCgroupnsModeEnum::PRIVATE
+            } else {
+                HostConfigCgroupnsModeEnum::HOST
+            },
+        );
+    }
+    // -1 means "unset" on the wire; dockerd stores it as unset.
+    if host.memory_swappiness == Some(-1) {
+        host.memory_swappiness = None;
+    }
+    if host.network_mode.as_deref().unwrap_or("").is_empty() {
+        host.network_mode = Some("bridge".into());
+    }
+    host
+}
+
+/// The image reference as dockerd prints it in "No such image" ("busybox:latest").
+fn familiar_or_raw(input: &str) -> String {
+    crate::image::Reference::parse(input)
+        .map(|r| r.with_default_tag().familiar_string())
+        .unwrap_or_else(|_| input.to_string())
+}
+
+/// The container's own config: the create body without HostConfig and NetworkingConfig.
+fn container_config(body: &ContainerCreateBody) -> Result<ContainerConfig> {
+    let mut value = serde_json::to_value(body).map_err(|e| Error::internal(e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("HostConfig");
+        obj.remove("NetworkingConfig");
+    }
+    serde_json::from_value(value).map_err(|e| Error::internal(e.to_string()))
+}

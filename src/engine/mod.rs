@@ -1,0 +1,80 @@
+//! The daemon's brain: every verb of the API, one per file, over the store, the image store and
+//! (from the next layers down) the task manager. It speaks the newest API model; version
+//! differences are the API layer's business.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::image::ImageStore;
+use crate::store::Store;
+use crate::util::lockfile::DataRootLock;
+
+pub mod container;
+pub mod error;
+pub mod image;
+pub mod system;
+
+pub use error::{Error, ErrorKind, Result};
+
+/// Shared by every request handler; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    images: ImageStore,
+    started_at: i64,
+    _lock: DataRootLock,
+}
+
+impl Engine {
+    /// Opens the data root (locking it against a second daemon), the store and the image store.
+    pub async fn open(config: Config) -> Result<Engine> {
+        for dir in [&config.data_root, &config.exec_root] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let lock = DataRootLock::acquire(&config.data_root)
+            .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
+        let store = Store::open(&config.data_root).await?;
+        let images = ImageStore::open(&config.data_root, store.clone()).await?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                images,
+                started_at: crate::util::time::now_nanos(),
+                _lock: lock,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn images(&self) -> &ImageStore {
+        &self.inner.images
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.inner.config.data_root.clone()
+    }
+
+    pub fn started_at(&self) -> i64 {
+        self.inner.started_at
+    }
+
+    /// Closes the store cleanly (checkpointing the WAL) at shutdown.
+    pub async fn shutdown(&self) {
+        self.inner.store.close().await;
+    }
+}

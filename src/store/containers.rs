@@ -1,0 +1,132 @@
+//! Container rows.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, classify};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ContainerRow {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    pub image_ref: String,
+    pub created_at: i64,
+    pub config: String,
+    pub host_config: String,
+    pub state: String,
+}
+
+impl Store {
+    /// Inserts a new container; a taken name or ID gives `StoreError::Duplicate`.
+    pub async fn insert_container(&self, c: &ContainerRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.image_id)
+        .bind(&c.image_ref)
+        .bind(c.created_at)
+        .bind(&c.config)
+        .bind(&c.host_config)
+        .bind(&c.state)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub async fn container(&self, id: &str) -> Result<Option<ContainerRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM containers WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn container_by_name(&self, name: &str) -> Result<Option<ContainerRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM containers WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// IDs starting with `prefix` (at most two: enough to tell unique from ambiguous).
+    pub async fn container_ids_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM containers WHERE id LIKE ? LIMIT 2")
+                .bind(pattern)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn containers(&self) -> Result<Vec<ContainerRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM containers ORDER BY created_at DESC, id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// IDs of the containers created from `image_id`.
+    pub async fn containers_using_image(
+        &self,
+        image_id: &str,
+    ) -> Result<Vec<ContainerRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM containers WHERE image_id = ? ORDER BY created_at")
+                .bind(image_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn update_container_state(&self, id: &str, state: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE containers SET state = ? WHERE id = ?")
+            .bind(state)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_container(&self, id: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM containers WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, name: &str) -> ContainerRow {
+        ContainerRow {
+            id: id.into(),
+            name: name.into(),
+            image_id: "sha256:i".into(),
+            image_ref: "busybox".into(),
+            created_at: 1,
+            config: "{}".into(),
+            host_config: "{}".into(),
+            state: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn name_conflict_is_duplicate() {
+        let s = Store::memory().await.unwrap();
+        s.insert_container(&row("a1", "/x")).await.unwrap();
+        let e = s.insert_container(&row("b2", "/x")).await.unwrap_err();
+        assert!(matches!(e, StoreError::Duplicate(_)), "{e}");
+        assert_eq!(s.containers_using_image("sha256:i").await.unwrap().len(), 1);
+        assert!(s.delete_container("a1").await.unwrap());
+        assert!(s.container_by_name("/x").await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,101 @@
+//! Persistent state in SQLite (WAL). Every state change is one transaction, so a `kill -9` at any
+//! moment leaves either the old or the new state, never half of one.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub mod containers;
+pub mod images;
+
+pub use containers::ContainerRow;
+pub use images::{ImageRefRow, ImageRow, LayerRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database integrity check failed: {0}")]
+    Integrity(String),
+    #[error("unique constraint violated: {0}")]
+    Duplicate(String),
+}
+
+/// Maps a UNIQUE/PRIMARY KEY violation to `Duplicate` so callers can answer "conflict".
+pub(crate) fn classify(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Duplicate(db.message().to_string());
+    }
+    StoreError::Db(e)
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) `berth.db` under `dir`, migrates it and checks its integrity.
+    pub async fn open(dir: &Path) -> Result<Store, StoreError> {
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(dir.join("berth.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed transaction survives power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(opts).await
+    }
+
+    /// An in-memory store, for unit tests.
+    pub async fn memory() -> Result<Store, StoreError> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        Self::connect(opts).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions) -> Result<Store, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            // One writer at a time is SQLite's model; a few readers may run beside it in WAL mode.
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let store = Store { pool };
+        store.integrity_check().await?;
+        Ok(store)
+    }
+
+    /// `PRAGMA quick_check`: refuses to run on a damaged database rather than make it worse.
+    pub async fn integrity_check(&self) -> Result<(), StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA quick_check")
+            .fetch_all(&self.pool)
+            .await?;
+        match rows.as_slice() {
+            [(ok,)] if ok == "ok" => Ok(()),
+            other => Err(StoreError::Integrity(
+                other
+                    .iter()
+                    .map(|r| r.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
