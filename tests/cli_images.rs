@@ -183,7 +183,7 @@ fn images_lists_and_filters() {
     let err = d.fails(&["images", "--filter", "dangling=maybe"]);
     assert!(err.contains("invalid filter 'dangling=maybe'"), "{err}");
     let err = d.fails(&["images", "--filter", "since=nope"]);
-    assert!(err.contains("No such image: nope"), "{err}");
+    assert!(err.contains("No such image: nope:latest"), "{err}");
 
     // -a shows the same (no intermediate images without a builder); --digests adds a column.
     assert_eq!(lines(&d.ok(&["images", "-a", "-q"])).len(), 3);
@@ -239,9 +239,12 @@ fn inspect_has_dockerds_shape() {
         assert_eq!(got.trim(), id, "{name}");
     }
     let err = d.fails(&["image", "inspect", "nope"]);
-    assert!(err.contains("No such image: nope"), "{err}");
+    assert!(err.contains("No such image: nope:latest"), "{err}");
     let err = d.fails(&["image", "inspect", "berth-test/labelled"]);
-    assert!(err.contains("No such image: berth-test/labelled"), "{err}");
+    assert!(
+        err.contains("No such image: berth-test/labelled:latest"),
+        "{err}"
+    );
     let r = d.http("GET", "/images/nope:1/json", None);
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "No such image: nope:1");
@@ -270,7 +273,7 @@ fn tag_normalises_references() {
     let err = d.fails(&["tag", "busybox", "Bad/Name"]);
     assert!(err.contains("invalid reference format"), "{err}");
     let err = d.fails(&["tag", "nope", "x:1"]);
-    assert!(err.contains("No such image: nope"), "{err}");
+    assert!(err.contains("No such image: nope:latest"), "{err}");
     let r = d.http("POST", "/images/busybox/tag?repo=x&tag=sha256:abc", None);
     assert_eq!(r.status, 400);
     assert!(
@@ -365,7 +368,7 @@ fn rmi_untags_deletes_and_respects_containers() {
     assert_eq!(img.trim(), test_image_id("busybox-labels.tar"));
 
     let err = d.fails(&["rmi", "nope"]);
-    assert!(err.contains("No such image: nope"), "{err}");
+    assert!(err.contains("No such image: nope:latest"), "{err}");
 }
 
 #[test]
@@ -423,7 +426,7 @@ fn save_round_trips_byte_for_byte() {
     assert_eq!(d3.ok(&["images", "-q"]).lines().count(), 1);
 
     let err = d.fails(&["save", "-o", out.to_str().unwrap(), "nope"]);
-    assert!(err.contains("No such image: nope"), "{err}");
+    assert!(err.contains("No such image: nope:latest"), "{err}");
 }
 
 // ---- hostile and broken archives ----------------------------------------------------------

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod json;
 pub mod routes;
 pub mod server;
+pub mod shape;
 pub mod stream;
 pub mod version;
 

@@ -139,6 +139,11 @@ impl Config {
 }
 
 fn parse_file(path: &Path, bytes: &[u8]) -> Result<FileConfig, ConfigError> {
+    // As dockerd: a UTF-8 byte order mark is skipped and an empty file means no settings.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(FileConfig::default());
+    }
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -318,6 +323,14 @@ mod tests {
             e.to_string(),
             "the following directives don't match any configuration option: bogus"
         );
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let file = parse_file(Path::new("d.json"), b" \n").unwrap();
+        assert!(file.hosts.is_none());
+        let file = parse_file(Path::new("d.json"), b"\xEF\xBB\xBF{\"debug\":true}").unwrap();
+        assert_eq!(file.debug, Some(true));
     }
 
     #[test]

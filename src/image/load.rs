@@ -209,7 +209,8 @@ impl ImageStore {
                 size: layers.iter().map(|l| l.size).sum(),
                 config: config_text,
                 loaded_at: now,
-                last_tag_at: None,
+                // Loading tags the image, which is what LastTagTime records.
+                last_tag_at: (!image.refs.is_empty()).then_some(now),
             },
             layers,
             refs: image.refs,
@@ -304,8 +305,31 @@ impl ImageStore {
         if let Some(parent) = dest.parent() {
             crate::util::fsutil::sync_dir(parent).map_err(io_err("sync layers directory"))?;
         }
-        Ok(stats.bytes as i64)
+        tracing::debug!(diff_id, entries = stats.entries, "layer unpacked");
+        Ok(disk_usage(&self.layer_diff(diff_id)) as i64)
     }
+}
+
+/// dockerd's layer size: st_size of every non-directory entry, hard links counted once.
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if seen.insert(meta.ino()) {
+                total += meta.size();
+            }
+        }
+    }
+    total
 }
 
 /// Flushes the filesystem holding `dir` (one syscall instead of an fsync per file), so a renamed

@@ -57,20 +57,29 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let inserted = sqlx::query(
-            "INSERT INTO images (id, config, created, size, loaded_at, last_tag_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-        )
-        .bind(&image.id)
-        .bind(&image.config)
-        .bind(&image.created)
-        .bind(image.size)
-        .bind(image.loaded_at)
-        .bind(image.last_tag_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        let existed: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM images WHERE id = ?")
+            .bind(&image.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if existed.is_some() {
+            sqlx::query("UPDATE images SET last_tag_at = COALESCE(?, last_tag_at) WHERE id = ?")
+                .bind(image.last_tag_at)
+                .bind(&image.id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO images (id, config, created, size, loaded_at, last_tag_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&image.id)
+            .bind(&image.config)
+            .bind(&image.created)
+            .bind(image.size)
+            .bind(image.loaded_at)
+            .bind(image.last_tag_at)
+            .execute(&mut *tx)
+            .await?;
             for (pos, layer) in layers.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO image_layers (image_id, position, diff_id) VALUES (?, ?, ?)",

@@ -2,6 +2,7 @@
 //! cannot hold, so everything under `/images/` past the fixed routes goes through `dispatch`,
 //! which splits the name from the action suffix.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -15,7 +16,9 @@ use crate::api::AppState;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::Query;
 use crate::api::json::ok;
+use crate::api::shape;
 use crate::api::stream::jsonlines;
+use crate::api::version::ApiVersion;
 
 pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/images/json"),
@@ -37,6 +40,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn dispatch(
     State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     Path(rest): Path<String>,
     query: Query,
     req: Request,
@@ -50,7 +54,8 @@ async fn dispatch(
     match method {
         Method::GET => {
             if let Some(name) = suffix("/json") {
-                return Ok(ok(&state.engine.inspect_image(&name).await?));
+                let doc = to_value(&state.engine.inspect_image(&name).await?)?;
+                return Ok(ok(&shape::images::inspect(version, doc)));
             }
             if let Some(name) = suffix("/get") {
                 return save(state, vec![name]).await;
@@ -78,12 +83,25 @@ async fn dispatch(
     Err(ApiError::not_found("page not found"))
 }
 
-async fn list(State(state): State<AppState>, query: Query) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    query: Query,
+) -> ApiResult<Response> {
     let filters = query.filters()?;
-    Ok(ok(&state
+    let images = state
         .engine
         .list_images(query.bool("all"), &filters)
-        .await?))
+        .await?;
+    let items: Vec<serde_json::Value> = images
+        .iter()
+        .map(|i| to_value(i).map(|v| shape::images::summary(version, v)))
+        .collect::<ApiResult<_>>()?;
+    Ok(ok(&items))
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> ApiResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| ApiError(crate::engine::Error::internal(e.to_string())))
 }
 
 async fn load(State(state): State<AppState>, req: Request) -> ApiResult<Response> {

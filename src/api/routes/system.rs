@@ -1,15 +1,16 @@
 //! `/_ping`, `/version`, `/info`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 
 use crate::api::AppState;
 use crate::api::error::ApiResult;
 use crate::api::json::ok;
-use crate::api::version::{MAX_API, MIN_API};
+use crate::api::shape;
+use crate::api::version::{ApiVersion, MAX_API, MIN_API};
 
 pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/_ping"),
@@ -59,6 +60,11 @@ async fn version(State(state): State<AppState>) -> Response {
         .version(&MAX_API.to_string(), &MIN_API.to_string()))
 }
 
-async fn info(State(state): State<AppState>) -> ApiResult<Response> {
-    Ok(ok(&state.engine.info().await?))
+async fn info(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+) -> ApiResult<Response> {
+    let doc = serde_json::to_value(state.engine.info().await?)
+        .map_err(|e| crate::engine::Error::internal(e.to_string()))?;
+    Ok(ok(&shape::system::info(version, doc)))
 }

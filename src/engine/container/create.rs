@@ -27,7 +27,9 @@ impl Engine {
         let image_id = match self.images().resolve(&image_ref).await {
             Ok(r) => r.id,
             Err(ResolveError::NotFound) => {
-                return Err(Error::no_such_image(&familiar_or_raw(&image_ref)));
+                return Err(Error::no_such_image(&crate::engine::image::missing_name(
+                    &image_ref,
+                )));
             }
             Err(ResolveError::Ambiguous) => {
                 return Err(Error::invalid(format!(
@@ -102,13 +104,6 @@ fn with_host_defaults(mut host: HostConfig) -> HostConfig {
         host.network_mode = Some("bridge".into());
     }
     host
-}
-
-/// The image reference as dockerd prints it in "No such image" ("busybox:latest").
-fn familiar_or_raw(input: &str) -> String {
-    crate::image::Reference::parse(input)
-        .map(|r| r.with_default_tag().familiar_string())
-        .unwrap_or_else(|_| input.to_string())
 }
 
 /// The container's own config: the create body without HostConfig and NetworkingConfig.

@@ -56,9 +56,10 @@ impl Engine {
             id: Some(row.id.clone()),
             repo_tags: Some(repo_tags),
             repo_digests: Some(repo_digests),
-            comment: Some(config.comment.clone().unwrap_or_default()),
+            // Since API 1.52 dockerd omits these when empty; older shapes are the API layer's.
+            comment: config.comment.clone().filter(|c| !c.is_empty()),
             created: config.created.clone(),
-            author: Some(config.author.clone().unwrap_or_default()),
+            author: config.author.clone().filter(|a| !a.is_empty()),
             config: Some(image_config.unwrap_or_default()),
             architecture: Some(config.architecture.clone()),
             variant: config.variant.clone(),
@@ -78,7 +79,12 @@ impl Engine {
                 layers: Some(config.rootfs.diff_ids.clone()),
             }),
             metadata: Some(ImageInspectMetadata {
-                last_tag_time: row.last_tag_at.map(rfc3339_nano),
+                // Go's zero time when never tagged, as dockerd prints it.
+                last_tag_time: Some(
+                    row.last_tag_at
+                        .map(rfc3339_nano)
+                        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+                ),
             }),
             ..Default::default()
         })

@@ -6,8 +6,8 @@ use super::host::HostFacts;
 use super::version::ENGINE_VERSION;
 use crate::engine::{Engine, Result};
 use crate::models::{
-    IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig, Runtime, SwarmInfo, SystemInfo,
-    SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum,
+    Commit, IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig, Runtime, SwarmInfo,
+    SystemInfo, SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum,
 };
 
 impl Engine {
@@ -38,7 +38,7 @@ impl Engine {
             plugins: Some(PluginsInfo {
                 volume: Some(vec!["local".into()]),
                 network: Some(vec!["bridge".into(), "host".into(), "null".into()]),
-                authorization: None,
+                authorization: Some(vec![]),
                 log: Some(vec!["json-file".into()]),
             }),
             memory_limit: Some(true),
@@ -113,6 +113,15 @@ impl Engine {
             live_restore_enabled: Some(true),
             isolation: None,
             init_binary: Some(String::new()),
+            containerd_commit: Some(Commit {
+                id: Some(String::new()),
+            }),
+            runc_commit: Some(Commit {
+                id: Some(String::new()),
+            }),
+            init_commit: Some(Commit {
+                id: Some(String::new()),
+            }),
             security_options: Some(vec![]),
             warnings: Some(vec![]),
             ..Default::default()
