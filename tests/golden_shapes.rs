@@ -146,7 +146,8 @@ fn errors_match_dockerd_20_10() {
         assert_eq!(r.status, status, "{name}: {}", r.text());
         let got = r.json();
         let want = want["message"].as_str().unwrap_or_default();
-        let want = want.replace("9.99", "9.99").replace("1.41", "1.53");
+        // dockerd 20.10 named its own maximum, 1.41; ours is 1.53.
+        let want = want.replace("1.41", "1.53");
         assert_eq!(
             without_ids(got["message"].as_str().unwrap()),
             without_ids(&want),
