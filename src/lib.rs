@@ -6,5 +6,8 @@ pub mod config;
 pub mod engine;
 pub mod image;
 pub mod models;
+pub mod runtime;
+pub mod shim;
 pub mod store;
+pub mod task;
 pub mod util;

@@ -13,6 +13,7 @@ use crate::util::lockfile::DataRootLock;
 pub mod container;
 pub mod error;
 pub mod image;
+pub mod spec;
 pub mod system;
 
 pub use error::{Error, ErrorKind, Result};

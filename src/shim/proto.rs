@@ -1,0 +1,1 @@
+//! Messages between the daemon (`task`) and a shim. STUB.
