@@ -68,5 +68,58 @@ impl Tasks {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskState {
+    pub status: String,
+    pub pid: i32,
+    pub exit: Option<ExitStatus>,
+}
+
 #[derive(Clone)]
 pub struct Task;
+
+fn unimplemented<T>() -> Result<T, TaskError> {
+    Err(TaskError::Shim("not implemented".into()))
+}
+
+impl Task {
+    pub fn id(&self) -> &str {
+        ""
+    }
+    pub fn pid(&self) -> i32 {
+        0
+    }
+    pub async fn start(&self) -> Result<i32, TaskError> {
+        unimplemented()
+    }
+    pub async fn kill(&self, _signal: i32, _all: bool) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn wait(&self) -> Result<ExitStatus, TaskError> {
+        unimplemented()
+    }
+    pub async fn state(&self) -> Result<TaskState, TaskError> {
+        unimplemented()
+    }
+    pub async fn delete(&self) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn attach(&self, _opts: AttachOptions) -> Result<tokio::net::UnixStream, TaskError> {
+        unimplemented()
+    }
+    pub async fn resize(&self, _w: u16, _h: u16) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn close_stdin(&self) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn pause(&self) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn resume(&self) -> Result<(), TaskError> {
+        unimplemented()
+    }
+    pub async fn pids(&self) -> Result<Vec<i32>, TaskError> {
+        unimplemented()
+    }
+}
