@@ -369,7 +369,10 @@ fn rmi_untags_deletes_and_respects_containers() {
     let img = d.ok(&["inspect", "--format", "{{.Image}}", &cid]);
     assert_eq!(img.trim(), test_image_id("busybox-labels.tar"));
     d.ok(&["rm", &cid]);
-    assert!(layer_dirs(&d).is_empty(), "the last user of the layer is gone");
+    assert!(
+        layer_dirs(&d).is_empty(),
+        "the last user of the layer is gone"
+    );
 
     let err = d.fails(&["rmi", "nope"]);
     assert!(err.contains("No such image: nope:latest"), "{err}");
