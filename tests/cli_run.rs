@@ -136,7 +136,7 @@ fn detached_lifecycle_ps_logs_stop_kill_wait_rm() {
     // Logs (written by the shim), with and without -f; -f ends when the container stops.
     let logs = d.ok(&["logs", "sleeper"]);
     assert_eq!(logs, "started\n");
-    let mut follow = Command::new(DOCKER)
+    let follow = Command::new(DOCKER)
         .args(["logs", "-f", "sleeper"])
         .env("DOCKER_HOST", d.host())
         .stdout(Stdio::piped())
@@ -594,13 +594,13 @@ fn containers_outlive_the_daemon() {
         "exited 7"
     );
     // attach, logs -f and stop work on the reattached container.
-    let mut follow = Command::new(DOCKER)
+    let follow = Command::new(DOCKER)
         .args(["logs", "-f", "--tail", "1", "ticker"])
         .env("DOCKER_HOST", d.host())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut attach = Command::new(DOCKER)
+    let attach = Command::new(DOCKER)
         .args(["attach", "--no-stdin", "ticker"])
         .env("DOCKER_HOST", d.host())
         .stdout(Stdio::piped())
