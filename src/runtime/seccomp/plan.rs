@@ -116,13 +116,15 @@ pub(super) fn plan(profile: &LinuxSeccomp, native: Abi) -> Result<Plan, SeccompE
             intervals.push((u32::MAX, Verdict::Ret(default_ret)));
         }
     }
-    let arches = by_audit
+    let mut arches: Vec<ArchPlan> = by_audit
         .into_iter()
         .map(|(audit_arch, intervals)| ArchPlan {
             audit_arch,
             intervals: merged(intervals),
         })
         .collect();
+    // Nearly every syscall comes from the native arch: test for it first.
+    arches.sort_by_key(|a| a.audit_arch != native.audit_arch());
     Ok(Plan {
         arches,
         bad_arch_ret: BAD_ARCH_RET,

@@ -382,6 +382,8 @@ fn listed_arches_use_their_own_syscall_numbers() {
         "syscalls": [{"names": ["mkdir", "rt_sigaction", "socketcall"], "action": "SCMP_ACT_ERRNO"}]
     }));
     let prog = compile_x86_64(&p);
+    // The native arch is tested first: it is where nearly every syscall comes from.
+    assert_eq!(prog[1].k, AUDIT_ARCH_X86_64);
     // mkdir: 83 on x86_64 and x32, 39 on i386.
     assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 83, [0; 6]), EPERM);
     assert_eq!(run(&prog, AUDIT_ARCH_X86_64, X32 | 83, [0; 6]), EPERM);
@@ -689,4 +691,29 @@ fn real_filter_kill_process() {
     use std::os::unix::process::ExitStatusExt;
     // busybox sh reads the parent pid at startup: the process dies before printing anything.
     assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{:?}", out);
+}
+
+#[test]
+fn profile_flags_reach_seccomp() {
+    let p = profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                  "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    }));
+    let filter = Filter::new(&p).expect("compiles");
+    // WAIT_KILLABLE_RECV only matters with a notify listener, which we never create.
+    let want = libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    assert_eq!(filter.flags(), want);
+    // And the kernel takes them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = busybox_under(Some(&filter), dir.path(), "mkdir d; echo mkdir=$?");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mkdir=1\n", "{out:?}");
+
+    let tsync =
+        profile(json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_TSYNC"]}));
+    let filter = Filter::new(&tsync).expect("compiles");
+    assert_eq!(filter.flags(), libc::SECCOMP_FILTER_FLAG_TSYNC);
+    let out = busybox_under(Some(&filter), dir.path(), "echo ok");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n", "{out:?}");
 }
