@@ -94,7 +94,8 @@ fn condition(a: &mut Asm, cond: &Cond, wide: bool, fail: Label) {
     let (v_hi, v_lo) = split(cond.value);
     match cond.op {
         Op::ScmpCmpMaskedEq => {
-            let (m_hi, m_lo) = split(cond.value);
+            // `value` is the mask, `value_two` the datum (masked too, as libseccomp does).
+            let (m_hi, m_lo) = (v_hi, v_lo);
             let (d_hi, d_lo) = split(cond.value_two & cond.value);
             // A zero high mask makes the high half always match: skip it.
             if wide && m_hi != 0 {
