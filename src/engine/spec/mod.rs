@@ -38,6 +38,8 @@ mod validate;
 mod build_tests;
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod runc_tests;
 
 pub use adapt::adapt_host_config;
 pub use error::SpecError;
