@@ -3,6 +3,8 @@
 //! (moby daemon/volume/mounts/linux_parser.go). Volumes are refused until the volume service
 //! exists.
 
+use std::path::PathBuf;
+
 use super::error::SpecError;
 use super::tmpfs;
 use crate::models::{HostConfig, Mount, MountBindOptionsPropagationEnum, MountType};
@@ -19,7 +21,7 @@ pub(crate) struct UserMount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum UserMountKind {
     Bind {
-        source: String,
+        source: PathBuf,
         writable: bool,
         propagation: String,
         non_recursive: bool,
@@ -133,7 +135,7 @@ pub(crate) fn parse_bind(raw: &str) -> Result<UserMount, SpecError> {
     Ok(UserMount {
         destination: clean(target),
         kind: UserMountKind::Bind {
-            source: clean(source),
+            source: PathBuf::from(clean(source)),
             writable: !options.contains(&"ro"),
             propagation: propagation.to_string(),
             non_recursive: false,
@@ -202,7 +204,7 @@ pub(crate) fn parse_mount(m: &Mount) -> Result<UserMount, SpecError> {
             Ok(UserMount {
                 destination,
                 kind: UserMountKind::Bind {
-                    source: clean(source),
+                    source: PathBuf::from(clean(source)),
                     writable: !read_only,
                     propagation: propagation_name(opts.propagation).to_string(),
                     non_recursive: opts.non_recursive.unwrap_or(false),

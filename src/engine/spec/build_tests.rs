@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use std::collections::HashMap;
+
 use super::*;
 
 struct Fixture {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use std::collections::HashMap;
+
 use super::*;
 
 const BUSYBOX_PASSWD: &str =

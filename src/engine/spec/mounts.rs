@@ -31,13 +31,6 @@ pub(crate) struct MountPlan {
     pub rootfs_propagation: Option<String>,
 }
 
-/// A user-side mount before it becomes an OCI one: a [`UserMount`] or one of the /etc files.
-struct Planned {
-    destination: String,
-    source: PathBuf,
-    kind: UserMountKind,
-}
-
 const ETC_DESTINATIONS: [&str; 3] = ["/etc/resolv.conf", "/etc/hostname", "/etc/hosts"];
 
 pub(crate) fn plan(input: &MountInputs) -> Result<MountPlan, SpecError> {
@@ -99,33 +92,24 @@ pub(crate) fn plan(input: &MountInputs) -> Result<MountPlan, SpecError> {
 
 /// The user's mounts plus /dev/shm for `--ipc host` and the /etc files, in dockerd's order:
 /// IPC, tmpfs, binds (parents first), /etc files; then all sorted parents first, stably.
-fn user_side(input: &MountInputs, user: Vec<UserMount>, readonly_root: bool) -> Vec<Planned> {
-    let mut out: Vec<Planned> = Vec::new();
-    let has = |dest: &str| user.iter().any(|m| m.destination == dest);
-    if input.ipc == IpcMode::Host && !has("/dev/shm") {
-        out.push(Planned {
-            destination: "/dev/shm".into(),
-            source: "/dev/shm".into(),
-            kind: bind_kind(true),
-        });
+fn user_side(input: &MountInputs, user: Vec<UserMount>, readonly_root: bool) -> Vec<UserMount> {
+    let mut out: Vec<UserMount> = Vec::new();
+    if input.ipc == IpcMode::Host && !user.iter().any(|m| m.destination == "/dev/shm") {
+        out.push(bind("/dev/shm", PathBuf::from("/dev/shm"), true));
     }
     let (tmpfs, mut binds): (Vec<UserMount>, Vec<UserMount>) = user
         .into_iter()
         .partition(|m| matches!(m.kind, UserMountKind::Tmpfs { .. }));
-    out.extend(tmpfs.into_iter().map(|m| Planned {
-        destination: m.destination,
-        source: "tmpfs".into(),
-        kind: m.kind,
-    }));
+    out.extend(tmpfs);
 
     // A bind onto one of the /etc files replaces the daemon's file (keeping its read-only-ness).
-    let mut etc: Vec<(String, Option<PathBuf>, bool)> = [
+    let mut etc: Vec<(&str, Option<PathBuf>, bool)> = [
         (ETC_DESTINATIONS[0], input.etc_files.resolv_conf),
         (ETC_DESTINATIONS[1], input.etc_files.hostname),
         (ETC_DESTINATIONS[2], input.etc_files.hosts),
     ]
     .into_iter()
-    .map(|(d, p)| (d.to_string(), p.map(Path::to_path_buf), !readonly_root))
+    .map(|(d, p)| (d, p.map(Path::to_path_buf), !readonly_root))
     .collect();
     binds.retain(|b| {
         let UserMountKind::Bind {
@@ -136,7 +120,7 @@ fn user_side(input: &MountInputs, user: Vec<UserMount>, readonly_root: bool) -> 
         };
         match etc.iter_mut().find(|(d, _, _)| *d == b.destination) {
             Some(slot) => {
-                slot.1 = Some(PathBuf::from(source));
+                slot.1 = Some(source.clone());
                 slot.2 = *writable;
                 false
             }
@@ -144,34 +128,25 @@ fn user_side(input: &MountInputs, user: Vec<UserMount>, readonly_root: bool) -> 
         }
     });
     binds.sort_by_key(|m| depth(&m.destination));
-    out.extend(binds.into_iter().map(|m| {
-        let source = match &m.kind {
-            UserMountKind::Bind { source, .. } => PathBuf::from(source),
-            UserMountKind::Tmpfs { .. } => PathBuf::from("tmpfs"),
-        };
-        Planned {
-            destination: m.destination,
-            source,
-            kind: m.kind,
-        }
-    }));
-    out.extend(etc.into_iter().filter_map(|(dest, path, writable)| {
-        path.map(|source| Planned {
-            destination: dest,
-            source,
-            kind: bind_kind(writable),
-        })
-    }));
+    out.extend(binds);
+    out.extend(
+        etc.into_iter()
+            .filter_map(|(dest, path, writable)| path.map(|source| bind(dest, source, writable))),
+    );
     out.sort_by_key(|m| depth(&m.destination));
     out
 }
 
-fn bind_kind(writable: bool) -> UserMountKind {
-    UserMountKind::Bind {
-        source: String::new(),
-        writable,
-        propagation: DEFAULT_PROPAGATION.into(),
-        non_recursive: false,
+/// A recursive, privately propagating bind of a daemon-provided file or directory.
+fn bind(destination: &str, source: PathBuf, writable: bool) -> UserMount {
+    UserMount {
+        destination: destination.to_string(),
+        kind: UserMountKind::Bind {
+            source,
+            writable,
+            propagation: DEFAULT_PROPAGATION.into(),
+            non_recursive: false,
+        },
     }
 }
 
@@ -182,12 +157,12 @@ fn depth(dest: &str) -> usize {
         .count()
 }
 
-fn to_oci(p: &Planned, rootfs_propagation: &mut Option<String>) -> Result<Mount, SpecError> {
+fn to_oci(p: &UserMount, rootfs_propagation: &mut Option<String>) -> Result<Mount, SpecError> {
     let mut m = Mount::default();
     m.set_destination(PathBuf::from(&p.destination));
-    m.set_source(Some(p.source.clone()));
     match &p.kind {
         UserMountKind::Tmpfs { data } => {
+            m.set_source(Some(PathBuf::from("tmpfs")));
             let mut options: Vec<String> = ["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION]
                 .iter()
                 .map(|s| s.to_string())
@@ -199,11 +174,12 @@ fn to_oci(p: &Planned, rootfs_propagation: &mut Option<String>) -> Result<Mount,
             m.set_options(Some(tmpfs::merge_options(&options)?));
         }
         UserMountKind::Bind {
+            source,
             writable,
             propagation,
             non_recursive,
-            ..
         } => {
+            m.set_source(Some(source.clone()));
             adjust_rootfs_propagation(propagation, rootfs_propagation);
             let mut options = vec![if *non_recursive { "bind" } else { "rbind" }.to_string()];
             if !writable {

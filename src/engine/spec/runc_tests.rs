@@ -6,6 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::collections::HashMap;
+
 use super::*;
 
 const RUNC: &str = "/usr/sbin/runc";
