@@ -78,12 +78,12 @@ impl Engine {
             let _ = std::fs::remove_file(p.bundle.join("exit.json"));
             images.mount_rootfs(&layers, &p.rw, &p.rootfs)?;
             // dockerd creates a missing working directory, resolved inside the container.
-            if let Some(wd) = workdir {
-                if let Some(dir) = spec::resolve_in_root(&p.rootfs, std::path::Path::new(&wd)) {
-                    std::fs::create_dir_all(&dir).map_err(|e| {
-                        Error::invalid(format!("cannot create working directory {wd}: {e}"))
-                    })?;
-                }
+            if let Some(wd) = workdir
+                && let Some(dir) = spec::resolve_in_root(&p.rootfs, std::path::Path::new(&wd))
+            {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::invalid(format!("cannot create working directory {wd}: {e}"))
+                })?;
             }
             if !host_network {
                 crate::network::sandbox::remove(&p.netns)
