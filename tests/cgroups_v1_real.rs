@@ -26,7 +26,9 @@ fn dir(controller: &str, name: &str) -> PathBuf {
 }
 
 fn knob(controller: &str, name: &str, file: &str) -> String {
-    read_file(dir(controller, name).join(file)).trim().to_string()
+    read_file(dir(controller, name).join(file))
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -35,8 +37,14 @@ fn detects_hybrid_v1_here() {
     let m = Manager::new(Path::new(ROOT), "", "abc").unwrap();
     assert_eq!(m.version(), 1);
     let dirs = m.dirs();
-    assert!(dirs.contains(&PathBuf::from("/sys/fs/cgroup/memory/berth/abc")), "{dirs:?}");
-    assert!(dirs.contains(&PathBuf::from("/sys/fs/cgroup/unified/berth/abc")), "{dirs:?}");
+    assert!(
+        dirs.contains(&PathBuf::from("/sys/fs/cgroup/memory/berth/abc")),
+        "{dirs:?}"
+    );
+    assert!(
+        dirs.contains(&PathBuf::from("/sys/fs/cgroup/unified/berth/abc")),
+        "{dirs:?}"
+    );
     // Nothing is created until asked.
     assert!(dirs.iter().all(|d| !d.exists()));
     let e = Manager::new(Path::new(ROOT), "system.slice:docker:abc", "abc").unwrap_err();
@@ -60,8 +68,14 @@ fn limits_land_in_the_kernel_files() {
         ))
         .unwrap();
     assert_eq!(knob("memory", &name, "memory.limit_in_bytes"), "268435456");
-    assert_eq!(knob("memory", &name, "memory.memsw.limit_in_bytes"), "536870912");
-    assert_eq!(knob("memory", &name, "memory.soft_limit_in_bytes"), "134217728");
+    assert_eq!(
+        knob("memory", &name, "memory.memsw.limit_in_bytes"),
+        "536870912"
+    );
+    assert_eq!(
+        knob("memory", &name, "memory.soft_limit_in_bytes"),
+        "134217728"
+    );
     assert_eq!(knob("memory", &name, "memory.swappiness"), "10");
     assert!(knob("memory", &name, "memory.oom_control").contains("oom_kill_disable 1"));
     assert_eq!(knob("cpu", &name, "cpu.shares"), "512");
@@ -86,7 +100,10 @@ fn limits_land_in_the_kernel_files() {
         ))
         .unwrap();
     assert_eq!(knob("memory", &name, "memory.limit_in_bytes"), "1073741824");
-    assert_eq!(knob("memory", &name, "memory.memsw.limit_in_bytes"), "2147483648");
+    assert_eq!(
+        knob("memory", &name, "memory.memsw.limit_in_bytes"),
+        "2147483648"
+    );
     assert_eq!(knob("pids", &name, "pids.max"), "max");
 
     let stats = s.manager.stats().unwrap();
@@ -127,7 +144,10 @@ fn process_joins_freezes_and_thaws() {
     // Every hierarchy, and the hybrid cgroup2 one.
     let membership = read_file(format!("/proc/{pid}/cgroup"));
     for line in membership.lines() {
-        assert!(line.ends_with(&format!(":/{name}")), "{line} in\n{membership}");
+        assert!(
+            line.ends_with(&format!(":/{name}")),
+            "{line} in\n{membership}"
+        );
     }
     s.go(i);
     let out = s.children[i].stdout.as_mut().unwrap();
@@ -165,7 +185,9 @@ fn apply_before_add_task_and_sub_cgroups_are_destroyed() {
     let _serial = serial();
     let (mut s, name) = scratch();
     s.manager
-        .apply(&resources(r#"{"cpu": {"cpus": "0"}, "pids": {"limit": 10}}"#))
+        .apply(&resources(
+            r#"{"cpu": {"cpus": "0"}, "pids": {"limit": 10}}"#,
+        ))
         .unwrap();
     let i = s.spawn("read x");
     let pid = s.pid(i);
@@ -191,7 +213,8 @@ fn oom_kill_is_counted() {
     let i = s.spawn("read x; exec dd if=/dev/zero of=/dev/null bs=64M count=1");
     s.manager.add_task(s.pid(i)).unwrap();
     s.go(i);
-    let status = wait_timeout(&mut s.children[i], Duration::from_secs(30)).expect("dd still running");
+    let status =
+        wait_timeout(&mut s.children[i], Duration::from_secs(30)).expect("dd still running");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
     assert!(s.manager.oom_kill_count().unwrap() >= 1);
@@ -282,7 +305,10 @@ fn hugepage_limits_use_the_hybrid_cgroup2_mount() {
                 r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}"#,
             ))
             .unwrap();
-        assert_eq!(read_file(unified.join(&name).join("hugetlb.2MB.max")).trim(), "4194304");
+        assert_eq!(
+            read_file(unified.join(&name).join("hugetlb.2MB.max")).trim(),
+            "4194304"
+        );
     }
     if !before.contains("hugetlb") {
         std::fs::write(unified.join("cgroup.subtree_control"), "-hugetlb").unwrap();

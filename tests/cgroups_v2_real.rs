@@ -50,7 +50,10 @@ fn joins_freezes_on_cgroup_events_and_thaws() {
     s.manager.add_task(pid).unwrap();
     assert_eq!(s.manager.pids().unwrap(), [pid]);
     let membership = read_file(format!("/proc/{pid}/cgroup"));
-    assert!(membership.contains(&format!("0::/{}\n", dir.file_name().unwrap().to_string_lossy())));
+    assert!(membership.contains(&format!(
+        "0::/{}\n",
+        dir.file_name().unwrap().to_string_lossy()
+    )));
     s.go(i);
     let out = s.children[i].stdout.as_mut().unwrap();
     assert!(read_until(out, "tick", Duration::from_secs(5)).contains("tick"));
@@ -59,10 +62,16 @@ fn joins_freezes_on_cgroup_events_and_thaws() {
     assert!(read_file(dir.join("cgroup.events")).contains("frozen 1"));
     assert!(s.manager.is_frozen().unwrap());
     let state = read_file(format!("/proc/{pid}/status"));
-    assert!(state.contains("State:\tS"), "frozen tasks sleep in the freezer: {state}");
+    assert!(
+        state.contains("State:\tS"),
+        "frozen tasks sleep in the freezer: {state}"
+    );
     let out = s.children[i].stdout.as_mut().unwrap();
     let _ = read_some(out, Duration::from_millis(100));
-    assert!(read_some(out, Duration::from_millis(400)).is_empty(), "a frozen process kept writing");
+    assert!(
+        read_some(out, Duration::from_millis(400)).is_empty(),
+        "a frozen process kept writing"
+    );
 
     s.manager.thaw().unwrap();
     assert!(!s.manager.is_frozen().unwrap());
@@ -101,7 +110,12 @@ fn device_filter_is_enforced_and_replaced() {
     let _ = wait_timeout(&mut s.children[i], Duration::from_secs(10));
     let mut err = String::new();
     use std::io::Read;
-    s.children[i].stderr.as_mut().unwrap().read_to_string(&mut err).unwrap();
+    s.children[i]
+        .stderr
+        .as_mut()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(err.contains("/dev/null: Operation not permitted"), "{err}");
     assert!(err.contains("/dev/full: Operation not permitted"), "{err}");
 
@@ -111,7 +125,9 @@ fn device_filter_is_enforced_and_replaced() {
             r#"{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]}"#,
         ))
         .unwrap();
-    let j = s.spawn("read x; cat /dev/null; echo \"read-null=$?\"; head -c 1 /dev/zero; echo \"zero=$?\"");
+    let j = s.spawn(
+        "read x; cat /dev/null; echo \"read-null=$?\"; head -c 1 /dev/zero; echo \"zero=$?\"",
+    );
     s.manager.add_task(s.pid(j)).unwrap();
     s.go(j);
     let out = s.children[j].stdout.as_mut().unwrap();
@@ -124,7 +140,9 @@ fn hugetlb_and_unified_writes() {
     let _serial = serial();
     let (_root, s, dir) = scratch();
     s.manager
-        .apply(&resources(r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}"#))
+        .apply(&resources(
+            r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}"#,
+        ))
         .unwrap();
     assert_eq!(read_file(dir.join("hugetlb.2MB.max")).trim(), "4194304");
     s.manager
@@ -137,7 +155,9 @@ fn hugetlb_and_unified_writes() {
         .apply(&resources(r#"{"memory": {"limit": 1048576}}"#))
         .unwrap_err();
     match &e {
-        CgroupError::ControllerMissing { controller, path, .. } => {
+        CgroupError::ControllerMissing {
+            controller, path, ..
+        } => {
             assert_eq!(controller, "memory");
             assert_eq!(path, &dir);
         }

@@ -79,7 +79,12 @@ impl Drop for Scratch {
             let _ = wait_timeout(child, Duration::from_secs(10));
         }
         let result = self.manager.destroy();
-        let left: Vec<_> = self.manager.dirs().into_iter().filter(|d| d.exists()).collect();
+        let left: Vec<_> = self
+            .manager
+            .dirs()
+            .into_iter()
+            .filter(|d| d.exists())
+            .collect();
         if !std::thread::panicking() {
             result.unwrap();
             assert!(left.is_empty(), "left behind: {left:?}");
