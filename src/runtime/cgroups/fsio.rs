@@ -114,6 +114,17 @@ pub(crate) fn read_keyed_opt(
     }
 }
 
+/// An error naming `dir` unless it exists (reading a removed cgroup must not look like zeros).
+pub(crate) fn must_exist(dir: &Path) -> Result<(), CgroupError> {
+    fs::metadata(dir)
+        .map(|_| ())
+        .map_err(|source| CgroupError::Io {
+            op: "stat",
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
 /// mkdir -p, with the path in the error.
 pub(crate) fn mkdir_all(dir: &Path) -> Result<(), CgroupError> {
     fs::create_dir_all(dir).map_err(|source| CgroupError::Io {

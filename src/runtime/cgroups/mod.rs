@@ -94,7 +94,10 @@ impl Manager {
         }
     }
 
-    /// Writes the limits; safe to call again with new values (`docker update`).
+    /// Writes the limits; safe to call again with new values (`docker update`). Sections that
+    /// are absent (or empty) are left alone. Device rules are applied as given: like runc, the
+    /// caller appends the rules for the devices it creates (/dev/null, /dev/zero, ...) after
+    /// Docker's deny-all; with no rules at all a container has every device on v2.
     pub fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
         match &self.inner {
             Inner::V1(m) => m.apply(r),
@@ -126,6 +129,7 @@ impl Manager {
         }
     }
 
+    /// Current usage; an error if the cgroup does not exist.
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
         match &self.inner {
             Inner::V1(m) => m.stats(),
@@ -133,7 +137,7 @@ impl Manager {
         }
     }
 
-    /// Every process in the cgroup and its sub-cgroups, sorted.
+    /// Every process in the cgroup and its sub-cgroups, sorted; empty if the cgroup is gone.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         match &self.inner {
             Inner::V1(m) => m.pids(),

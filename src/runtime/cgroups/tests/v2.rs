@@ -378,3 +378,28 @@ fn destroy_removes_nested_empty_directories() {
     assert!(tmp.path().join("berth").is_dir(), "parents stay");
     m.destroy().unwrap();
 }
+
+#[test]
+fn stats_of_a_missing_cgroup_is_an_error_and_pids_are_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = Manager::with_layout(tmp.path(), Layout::Unified, PathBuf::from("gone"));
+    let e = m.stats().unwrap_err();
+    assert!(e.to_string().contains("gone"), "{e}");
+    assert_eq!(m.pids().unwrap(), Vec::<i32>::new());
+    assert_eq!(m.oom_kill_count().unwrap(), 0);
+}
+
+#[test]
+fn device_rules_need_a_real_cgroup_and_an_empty_list_is_left_alone() {
+    let (_tmp, m, _) = fixture();
+    // No program is loaded for an empty list, so the tempdir is fine...
+    m.apply(&resources(r#"{"devices": []}"#)).unwrap();
+    // ...while real rules go to bpf(2), which refuses a directory that is not a cgroup.
+    let e = m
+        .apply(&resources(
+            r#"{"devices": [{"allow": false, "access": "rwm"}]}"#,
+        ))
+        .unwrap_err();
+    assert!(matches!(e, CgroupError::Bpf { .. }), "{e}");
+    assert!(e.to_string().contains("berth/abc"), "{e}");
+}

@@ -101,7 +101,7 @@ impl V1Manager {
         if let Some(c) = r.cpu().as_ref().filter(|c| cpuset::wants(c)) {
             cpuset::apply(&self.need("cpuset", "cpuset cpus/mems")?, c)?;
         }
-        if let Some(d) = r.devices() {
+        if let Some(d) = r.devices().as_ref().filter(|d| !d.is_empty()) {
             devices::apply(&self.need("devices", "device rules")?, d)?;
         }
         if let Some(m) = r.memory().as_ref().filter(|m| memory::wants(m)) {
@@ -138,6 +138,9 @@ impl V1Manager {
     }
 
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        if let Some(dir) = self.dirs().first() {
+            fsio::must_exist(dir)?;
+        }
         stats::read(
             self.dir("cpu").as_deref(),
             self.dir("cpuacct").as_deref(),

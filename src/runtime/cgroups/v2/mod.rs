@@ -92,10 +92,15 @@ impl V2Manager {
     }
 
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        fsio::must_exist(&self.dir)?;
         stats::read(&self.dir)
     }
 
+    /// A cgroup that does not exist (yet, or any more) has no processes.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
         procs::list_recursive(&self.dir)
     }
 
