@@ -175,10 +175,7 @@ async fn runtime_errors_carry_the_runtime_message() {
     let fx = Fixture::new(&["/no/such/binary"], false, false);
     let err = within(BOUND, support::tasks().create(&fx.config()))
         .await
-        .map(|t| {
-            fx.track(&t);
-            t
-        });
+        .inspect(|t| fx.track(t));
     let msg = match err {
         // runc 1.1 finds the missing binary at create...
         Err(TaskError::Runtime(msg)) => msg,

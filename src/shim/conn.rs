@@ -184,3 +184,75 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (Conn, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (Conn::new(a, Instant::now()), b)
+    }
+
+    #[test]
+    fn request_is_taken_once_whole_and_leaves_the_rest() {
+        let (mut c, mut peer) = pair();
+        let frame = proto::encode(&Request::Attach {
+            stdin: true,
+            stdout: true,
+            stderr: false,
+        })
+        .unwrap();
+        peer.write_all(&frame[..3]).unwrap();
+        assert!(matches!(c.read_some(1 << 20), ReadOutcome::Data));
+        assert!(c.take_request().is_none());
+        peer.write_all(&frame[3..]).unwrap();
+        peer.write_all(b"stdin!").unwrap();
+        c.read_some(1 << 20);
+        let req = c.take_request().unwrap().unwrap();
+        assert!(matches!(req, Request::Attach { stdin: true, .. }));
+        assert_eq!(c.input, b"stdin!");
+        drop(peer);
+        assert!(matches!(c.read_some(1 << 20), ReadOutcome::Eof));
+        assert!(c.read_eof);
+    }
+
+    #[test]
+    fn oversized_request_is_an_error() {
+        let (mut c, mut peer) = pair();
+        peer.write_all(&u32::MAX.to_be_bytes()).unwrap();
+        c.read_some(1 << 20);
+        assert!(matches!(c.take_request(), Some(Err(_))));
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_is_cut_off_at_the_backlog() {
+        let (mut c, peer) = pair();
+        c.phase = Phase::Attached {
+            stdin: false,
+            stdout: true,
+            stderr: false,
+        };
+        assert!(c.wants(proto::STREAM_STDOUT) && !c.wants(proto::STREAM_STDERR));
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while c.frame(proto::STREAM_STDOUT, &chunk) {
+            sent += chunk.len();
+            assert!(sent < 64 << 20, "never cut off");
+        }
+        // What was accepted is the socket buffer plus at most the backlog.
+        assert!(c.pending() <= ATTACH_BACKLOG);
+        drop(peer);
+    }
+
+    #[test]
+    fn frames_arrive_with_stdcopy_headers() {
+        let (mut c, mut peer) = pair();
+        assert!(c.frame(proto::STREAM_STDERR, b"hey"));
+        let mut got = [0u8; 11];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"\x02\x00\x00\x00\x00\x00\x00\x03hey");
+        assert_eq!(c.pending(), 0);
+    }
+}
