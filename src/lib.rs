@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod image;
 pub mod models;
+pub mod network;
 pub mod runtime;
 pub mod shim;
 pub mod store;

@@ -2,7 +2,7 @@
 //!
 //! As in dockerd, a key set both as a flag and in the file is an error, and so is an unknown key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -61,6 +61,12 @@ pub struct Flags {
     /// Group for the unix socket
     #[arg(short = 'G', long = "group")]
     pub group: Option<String>,
+    /// Register an additional OCI runtime (NAME=PATH)
+    #[arg(long = "add-runtime")]
+    pub add_runtime: Vec<String>,
+    /// Default OCI runtime for containers
+    #[arg(long = "default-runtime")]
+    pub default_runtime: Option<String>,
 }
 
 /// `daemon.json`: the subset of dockerd's keys Berth supports, same names.
@@ -77,6 +83,19 @@ struct FileConfig {
     #[serde(rename = "log-level")]
     log_level: Option<String>,
     group: Option<String>,
+    runtimes: Option<BTreeMap<String, FileRuntime>>,
+    #[serde(rename = "default-runtime")]
+    default_runtime: Option<String>,
+    #[serde(rename = "log-opts")]
+    log_opts: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRuntime {
+    path: String,
+    #[serde(default, rename = "runtimeArgs")]
+    runtime_args: Vec<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -87,7 +106,20 @@ const FILE_KEYS: &[&str] = &[
     "debug",
     "log-level",
     "group",
+    "runtimes",
+    "default-runtime",
+    "log-opts",
 ];
+
+/// The built-in runtime: `berth-runtime`, installed beside `berthd`.
+pub const BUILTIN_RUNTIME: &str = "berth";
+
+/// An OCI runtime: a runc-compatible binary and extra arguments for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub path: PathBuf,
+    pub args: Vec<String>,
+}
 
 /// Where the daemon listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +137,11 @@ pub struct Config {
     pub debug: bool,
     pub log_level: String,
     pub socket_group: String,
+    /// Runtimes by name, including the built-in one.
+    pub runtimes: BTreeMap<String, RuntimeConfig>,
+    pub default_runtime: String,
+    /// Default json-file options (`max-size`, `max-file`) for containers that set none.
+    pub log_opts: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -134,6 +171,9 @@ impl Config {
             debug: false,
             log_level: "info".into(),
             socket_group: DEFAULT_SOCKET_GROUP.into(),
+            runtimes: builtin_runtimes(),
+            default_runtime: BUILTIN_RUNTIME.into(),
+            log_opts: BTreeMap::new(),
         }
     }
 }
@@ -195,6 +235,16 @@ fn merge(flags: Flags, file: FileConfig) -> Result<Config, ConfigError> {
         file.log_level.is_some(),
     );
     pick("group", flags.group.is_some(), file.group.is_some());
+    pick(
+        "runtimes",
+        !flags.add_runtime.is_empty(),
+        file.runtimes.is_some(),
+    );
+    pick(
+        "default-runtime",
+        flags.default_runtime.is_some(),
+        file.default_runtime.is_some(),
+    );
     if !both.is_empty() {
         let list: Vec<_> = both.into_iter().collect();
         return Err(ConfigError::Conflict(list.join(", ")));
@@ -219,7 +269,38 @@ fn merge(flags: Flags, file: FileConfig) -> Result<Config, ConfigError> {
             "unable to parse logging level: {log_level}"
         )));
     }
+    let mut runtimes = builtin_runtimes();
+    for spec in &flags.add_runtime {
+        let (name, path) = spec.split_once('=').ok_or_else(|| {
+            ConfigError::Invalid(format!("invalid runtime {spec:?}: expected NAME=PATH"))
+        })?;
+        add_runtime(&mut runtimes, name, path, Vec::new())?;
+    }
+    for (name, rt) in file.runtimes.unwrap_or_default() {
+        add_runtime(&mut runtimes, &name, &rt.path, rt.runtime_args)?;
+    }
+    let default_runtime = flags
+        .default_runtime
+        .or(file.default_runtime)
+        .unwrap_or_else(|| BUILTIN_RUNTIME.into());
+    if !runtimes.contains_key(&default_runtime) {
+        return Err(ConfigError::Invalid(format!(
+            "specified default runtime '{default_runtime}' does not exist"
+        )));
+    }
+    let log_opts = file.log_opts.unwrap_or_default();
+    if let Some(k) = log_opts
+        .keys()
+        .find(|k| !["max-size", "max-file"].contains(&k.as_str()))
+    {
+        return Err(ConfigError::Invalid(format!(
+            "unknown log opt '{k}' for json-file log driver"
+        )));
+    }
     Ok(Config {
+        runtimes,
+        default_runtime,
+        log_opts,
         listen,
         data_root: absolute(
             flags
@@ -241,6 +322,66 @@ fn merge(flags: Flags, file: FileConfig) -> Result<Config, ConfigError> {
             .or(file.group)
             .unwrap_or_else(|| DEFAULT_SOCKET_GROUP.into()),
     })
+}
+
+/// `berth` (berth-runtime beside this binary) and `runc` when it is installed.
+fn builtin_runtimes() -> BTreeMap<String, RuntimeConfig> {
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin"));
+    let mut map = BTreeMap::new();
+    map.insert(
+        BUILTIN_RUNTIME.to_string(),
+        RuntimeConfig {
+            path: dir.join("berth-runtime"),
+            args: Vec::new(),
+        },
+    );
+    for candidate in [
+        "/usr/sbin/runc",
+        "/usr/bin/runc",
+        "/usr/local/bin/runc",
+        "/usr/local/sbin/runc",
+    ] {
+        if Path::new(candidate).exists() {
+            map.insert(
+                "runc".to_string(),
+                RuntimeConfig {
+                    path: candidate.into(),
+                    args: Vec::new(),
+                },
+            );
+            break;
+        }
+    }
+    map
+}
+
+fn add_runtime(
+    map: &mut BTreeMap<String, RuntimeConfig>,
+    name: &str,
+    path: &str,
+    args: Vec<String>,
+) -> Result<(), ConfigError> {
+    if name.is_empty() || path.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "invalid runtime {name:?}: name and path are required"
+        )));
+    }
+    if name == BUILTIN_RUNTIME {
+        return Err(ConfigError::Invalid(format!(
+            "runtime name '{name}' is reserved"
+        )));
+    }
+    map.insert(
+        name.to_string(),
+        RuntimeConfig {
+            path: path.into(),
+            args,
+        },
+    );
+    Ok(())
 }
 
 fn absolute(p: PathBuf) -> Result<PathBuf, ConfigError> {
@@ -351,6 +492,40 @@ mod tests {
         assert_eq!(c.data_root, PathBuf::from("/x"));
         assert_eq!(c.listen, vec![Listen::Unix("/tmp/s.sock".into())]);
         assert_eq!(c.log_level, "warn");
+    }
+
+    #[test]
+    fn runtimes_from_flags_and_file() {
+        let c = merge(
+            flags(&[
+                "--add-runtime",
+                "mine=/opt/mine",
+                "--default-runtime",
+                "mine",
+            ]),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.default_runtime, "mine");
+        assert_eq!(c.runtimes["mine"].path, PathBuf::from("/opt/mine"));
+        assert!(c.runtimes.contains_key(BUILTIN_RUNTIME));
+        let file = parse_file(
+            Path::new("d.json"),
+            br#"{"runtimes":{"other":{"path":"/opt/o","runtimeArgs":["--debug"]}},"default-runtime":"other"}"#,
+        )
+        .unwrap();
+        let c = merge(flags(&[]), file).unwrap();
+        assert_eq!(c.runtimes["other"].args, vec!["--debug"]);
+        assert!(merge(flags(&["--default-runtime", "nope"]), FileConfig::default()).is_err());
+        assert!(merge(flags(&["--add-runtime", "noequals"]), FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn log_opts_are_checked() {
+        let file = parse_file(Path::new("d.json"), br#"{"log-opts":{"max-size":"10m"}}"#).unwrap();
+        assert_eq!(merge(flags(&[]), file).unwrap().log_opts["max-size"], "10m");
+        let file = parse_file(Path::new("d.json"), br#"{"log-opts":{"tag":"x"}}"#).unwrap();
+        assert!(merge(flags(&[]), file).is_err());
     }
 
     #[test]

@@ -8,7 +8,17 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::image::ImageStore;
 use crate::store::Store;
+use crate::task::Tasks;
 use crate::util::lockfile::DataRootLock;
+use container::live::Live;
+
+/// `berth-shim`, installed beside `berthd` (tests and `cargo run` find it in the same target dir).
+fn shim_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("berth-shim")))
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/berth-shim"))
+}
 
 pub mod container;
 pub mod error;
@@ -28,6 +38,8 @@ struct Inner {
     config: Config,
     store: Store,
     images: ImageStore,
+    tasks: Tasks,
+    live: Live,
     started_at: i64,
     _lock: DataRootLock,
 }
@@ -43,15 +55,28 @@ impl Engine {
             .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
         let store = Store::open(&config.data_root).await?;
         let images = ImageStore::open(&config.data_root, store.clone()).await?;
-        Ok(Engine {
+        let tasks = Tasks::new(shim_binary());
+        let engine = Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
                 images,
+                tasks,
+                live: Live::default(),
                 started_at: crate::util::time::now_nanos(),
                 _lock: lock,
             }),
-        })
+        };
+        engine.restore().await?;
+        Ok(engine)
+    }
+
+    pub(crate) fn tasks(&self) -> &Tasks {
+        &self.inner.tasks
+    }
+
+    pub(crate) fn live(&self) -> &Live {
+        &self.inner.live
     }
 
     pub fn config(&self) -> &Config {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod load;
 pub mod reference;
 pub mod resolve;
+pub mod rootfs;
 pub mod save;
 pub mod unpack;
 
@@ -171,6 +172,20 @@ impl ImageStore {
             .await
             .map_err(|e| ImageError::Task(e.to_string()))?;
         Ok(orphaned)
+    }
+}
+
+impl ImageStore {
+    /// Deletes a container's record and the layers only it still used (its image may be gone).
+    /// Returns false when there was no such container.
+    pub async fn delete_container_record(&self, id: &str) -> Result<bool, ImageError> {
+        let _guard = self.layer_lock.lock().await;
+        let (existed, orphaned) = self.store.delete_container(id).await?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.remove_layer_dirs(&orphaned))
+            .await
+            .map_err(|e| ImageError::Task(e.to_string()))?;
+        Ok(existed)
     }
 }
 

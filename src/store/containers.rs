@@ -14,14 +14,16 @@ pub struct ContainerRow {
     pub config: String,
     pub host_config: String,
     pub state: String,
+    /// JSON array of the diff IDs the root filesystem is built from, bottom first.
+    pub layers: String,
 }
 
 impl Store {
     /// Inserts a new container; a taken name or ID gives `StoreError::Duplicate`.
     pub async fn insert_container(&self, c: &ContainerRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state, layers)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -31,6 +33,7 @@ impl Store {
         .bind(&c.config)
         .bind(&c.host_config)
         .bind(&c.state)
+        .bind(&c.layers)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -92,13 +95,41 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_container(&self, id: &str) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM containers WHERE id = ?")
+    /// Deletes a container, and the layers that neither an image nor another container uses, in
+    /// one transaction. Returns whether it existed and the diff IDs of the orphaned layers.
+    pub async fn delete_container(&self, id: &str) -> Result<(bool, Vec<String>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let layers: Option<(String,)> =
+            sqlx::query_as("SELECT layers FROM containers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((layers,)) = layers else {
+            return Ok((false, Vec::new()));
+        };
+        sqlx::query("DELETE FROM containers WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
+            .await?;
+        let diff_ids: Vec<String> = serde_json::from_str(&layers).unwrap_or_default();
+        let mut orphaned = Vec::new();
+        for diff_id in diff_ids {
+            let n = sqlx::query(
+                "DELETE FROM layers WHERE diff_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM containers, json_each(containers.layers)
+                                 WHERE json_each.value = ?1)",
+            )
+            .bind(&diff_id)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(n == 1)
+            if n == 1 {
+                orphaned.push(diff_id);
+            }
+        }
+        tx.commit().await?;
+        Ok((true, orphaned))
     }
 }
 
@@ -116,6 +147,7 @@ mod tests {
             config: "{}".into(),
             host_config: "{}".into(),
             state: "{}".into(),
+            layers: r#"["sha256:l"]"#.into(),
         }
     }
 
@@ -126,7 +158,7 @@ mod tests {
         let e = s.insert_container(&row("b2", "/x")).await.unwrap_err();
         assert!(matches!(e, StoreError::Duplicate(_)), "{e}");
         assert_eq!(s.containers_using_image("sha256:i").await.unwrap().len(), 1);
-        assert!(s.delete_container("a1").await.unwrap());
+        assert!(s.delete_container("a1").await.unwrap().0);
         assert!(s.container_by_name("/x").await.unwrap().is_none());
     }
 }

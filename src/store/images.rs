@@ -210,7 +210,9 @@ impl Store {
         for (diff_id,) in diff_ids {
             let n = sqlx::query(
                 "DELETE FROM layers WHERE diff_id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)",
+                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM containers, json_each(containers.layers)
+                                 WHERE json_each.value = ?1)",
             )
             .bind(&diff_id)
             .execute(&mut *tx)

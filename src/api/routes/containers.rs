@@ -1,22 +1,39 @@
-//! `/containers/...`: create, list, inspect and remove so far.
+//! `/containers/...`.
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{DockerJson, Query};
 use crate::api::json::{json_response, ok};
+use crate::api::stream::{hijack, stdcopy};
+use crate::api::version::ApiVersion;
+use crate::engine::ErrorKind;
+use crate::engine::container::logs::{LogOptions, parse_time_bound};
+use crate::engine::container::wait::WaitCondition;
 use crate::models::ContainerCreateBody;
+use crate::task::AttachOptions;
 
 pub const TABLE: &[(&str, &str)] = &[
     ("POST", "/containers/create"),
     ("GET", "/containers/json"),
     ("GET", "/containers/{id}/json"),
     ("DELETE", "/containers/{id}"),
+    ("POST", "/containers/{id}/start"),
+    ("POST", "/containers/{id}/stop"),
+    ("POST", "/containers/{id}/restart"),
+    ("POST", "/containers/{id}/kill"),
+    ("POST", "/containers/{id}/wait"),
+    ("POST", "/containers/{id}/attach"),
+    ("GET", "/containers/{id}/logs"),
+    ("POST", "/containers/{id}/resize"),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -25,6 +42,14 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/json", get(list))
         .route("/containers/{id}/json", get(inspect))
         .route("/containers/{id}", delete(remove))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/attach", post(attach))
+        .route("/containers/{id}/logs", get(logs))
+        .route("/containers/{id}/resize", post(resize))
 }
 
 async fn create(
@@ -60,4 +85,334 @@ async fn remove(
         .remove_container(&id, query.bool("force"))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// 304 for "already so", as dockerd answers start/stop that change nothing.
+fn no_content_or_not_modified(r: crate::engine::Result<()>) -> ApiResult<Response> {
+    match r {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) if e.kind == ErrorKind::NotModified => Ok(StatusCode::NOT_MODIFIED.into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    no_content_or_not_modified(state.engine.start_container(&id).await)
+}
+
+fn timeout_param(query: &Query) -> ApiResult<Option<i64>> {
+    match query
+        .get("t")
+        .or(query.get("timeout"))
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::invalid(format!("invalid value for t: {t}"))),
+        None => Ok(None),
+    }
+}
+
+async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let t = timeout_param(&query)?;
+    no_content_or_not_modified(
+        state
+            .engine
+            .stop_container(&id, query.get("signal"), t)
+            .await,
+    )
+}
+
+async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let t = timeout_param(&query)?;
+    match state
+        .engine
+        .stop_container(&id, query.get("signal"), t)
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::NotModified => {}
+        Err(e) => return Err(e.into()),
+    }
+    match state.engine.start_container(&id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) if e.kind == ErrorKind::NotModified => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn kill(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    state
+        .engine
+        .kill_container(&id, query.get("signal"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The headers go out at once; the body (`{"StatusCode": n}`) when the condition holds.
+async fn wait(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let condition = WaitCondition::parse(query.get("condition").unwrap_or(""))?;
+    let fut = state.engine.wait_container(&id, condition).await?;
+    let body = futures_util::stream::once(async move {
+        let doc = match fut.await {
+            Ok(code) => serde_json::json!({ "StatusCode": code }),
+            Err(e) => serde_json::json!({ "StatusCode": -1, "Error": { "Message": e.message } }),
+        };
+        let mut bytes = serde_json::to_vec(&doc).unwrap_or_default();
+        bytes.push(b'\n');
+        Ok::<_, std::io::Error>(bytes)
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(body))
+        .unwrap_or_default())
+}
+
+fn stream_content_type(version: ApiVersion, tty: bool) -> &'static str {
+    if !tty && version >= ApiVersion(1, 42) {
+        hijack::MULTIPLEXED_STREAM
+    } else {
+        hijack::RAW_STREAM
+    }
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    Path(id): Path<String>,
+    query: Query,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let opts = AttachOptions {
+        stdin: query.bool("stdin"),
+        stdout: query.bool("stdout"),
+        stderr: query.bool("stderr"),
+    };
+    let session = state.engine.attach_container(&id, opts).await?;
+    let content_type = stream_content_type(version, session.tty);
+    if !hijack::wants_upgrade(&req) {
+        // No upgrade asked: stream the output as the response body (stdin is not possible).
+        let tty = session.tty;
+        let body = async_stream_body(session.stream, tty);
+        return Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .unwrap_or_default());
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let engine = state.engine.clone();
+    tokio::spawn(async move {
+        let client = match hijack::upgraded(on_upgrade).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "attach upgrade failed");
+                return;
+            }
+        };
+        let shim = match session.stream.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "attach ended before the container ran");
+                return;
+            }
+            Err(_) => return,
+        };
+        pump(
+            engine,
+            session.id,
+            session.tty,
+            session.stdin,
+            session.stdin_once,
+            client,
+            shim,
+        )
+        .await;
+    });
+    Ok(hijack::upgrade_response(content_type))
+}
+
+/// Copies container output to the client (frames, or raw bytes with a terminal) and client
+/// input to the container, until the container's output ends.
+async fn pump<C>(
+    engine: crate::engine::Engine,
+    id: String,
+    tty: bool,
+    stdin: bool,
+    stdin_once: bool,
+    client: C,
+    shim: tokio::net::UnixStream,
+) where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let (mut shim_r, mut shim_w) = shim.into_split();
+    let input = async move {
+        if !stdin {
+            return;
+        }
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if shim_w.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if stdin_once && let Err(e) = engine.close_container_stdin(&id).await {
+            tracing::debug!(container = %id, error = %e, "cannot close stdin");
+        }
+    };
+    let output = async move {
+        while let Ok(Some((stream, payload))) = stdcopy::read_frame(&mut shim_r).await {
+            let bytes = if tty {
+                payload
+            } else {
+                stdcopy::frame(stream, &payload)
+            };
+            if client_w.write_all(&bytes).await.is_err() {
+                return;
+            }
+            let _ = client_w.flush().await;
+        }
+        let _ = client_w.shutdown().await;
+    };
+    tokio::pin!(output);
+    tokio::select! {
+        _ = &mut output => {}
+        _ = async { input.await; std::future::pending::<()>().await } => {}
+    }
+}
+
+/// Output of an attach without upgrade, as a response body: waits for the shim's stream, then
+/// forwards frames (or raw bytes with a terminal) until it ends.
+fn async_stream_body(
+    rx: tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>,
+    tty: bool,
+) -> Body {
+    enum St {
+        Waiting(tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>),
+        Reading(tokio::net::UnixStream),
+    }
+    let stream = futures_util::stream::unfold(St::Waiting(rx), move |st| async move {
+        let mut shim = match st {
+            St::Waiting(rx) => match rx.await {
+                Ok(Ok(s)) => s,
+                _ => return None,
+            },
+            St::Reading(s) => s,
+        };
+        match stdcopy::read_frame(&mut shim).await {
+            Ok(Some((stream, payload))) => {
+                let bytes = if tty {
+                    payload
+                } else {
+                    stdcopy::frame(stream, &payload)
+                };
+                Some((Ok::<_, std::io::Error>(bytes), St::Reading(shim)))
+            }
+            _ => None,
+        }
+    });
+    Body::from_stream(stream)
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let opts = LogOptions {
+        stdout: query.bool("stdout"),
+        stderr: query.bool("stderr"),
+        follow: query.bool("follow"),
+        since: match query.get("since").filter(|s| !s.is_empty() && *s != "0") {
+            Some(s) => Some(parse_time_bound(s)?),
+            None => None,
+        },
+        until: match query.get("until").filter(|s| !s.is_empty() && *s != "0") {
+            Some(s) => Some(parse_time_bound(s)?),
+            None => None,
+        },
+        tail: match query.get("tail").filter(|t| !t.is_empty() && *t != "all") {
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| ApiError::invalid(format!("invalid value for tail: {t}")))?,
+            ),
+            None => None,
+        },
+    };
+    if !opts.stdout && !opts.stderr {
+        return Err(ApiError::invalid(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let timestamps = query.bool("timestamps");
+    let (tty, rx) = state.engine.container_logs(&id, opts).await?;
+    let body = tokio_stream_from(rx).map(move |e| {
+        let mut payload = Vec::new();
+        if timestamps {
+            payload.extend_from_slice(crate::util::time::rfc3339_nano(e.time).as_bytes());
+            payload.push(b' ');
+        }
+        payload.extend_from_slice(&e.bytes);
+        let bytes = if tty {
+            payload
+        } else {
+            stdcopy::frame(e.stream, &payload)
+        };
+        Ok::<_, std::io::Error>(bytes)
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, stream_content_type(version, tty))
+        .body(Body::from_stream(body))
+        .unwrap_or_default())
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let dim = |k: &str| -> ApiResult<u16> {
+        query
+            .get(k)
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("invalid value for {k}")))
+    };
+    state
+        .engine
+        .resize_container(&id, dim("h")?, dim("w")?)
+        .await?;
+    Ok(StatusCode::OK.into_response())
 }

@@ -1,3 +1,5 @@
 //! Streamed response bodies.
 
+pub mod hijack;
 pub mod jsonlines;
+pub mod stdcopy;

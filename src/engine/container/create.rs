@@ -39,9 +39,43 @@ impl Engine {
             Err(ResolveError::Other(e)) => return Err(e.into()),
         };
         let host_config = with_host_defaults(body.host_config.clone().unwrap_or_default());
-        let config = container_config(&body)?;
+        if let Some(rt) = host_config.runtime.as_deref().filter(|r| !r.is_empty())
+            && !self.config().runtimes.contains_key(rt)
+        {
+            return Err(Error::invalid(format!(
+                "unknown or invalid runtime name: {rt}"
+            )));
+        }
+        let mut config = container_config(&body)?;
+        if let Some(row) = self.store().image(&image_id).await? {
+            let file = crate::image::ImageConfigFile::parse(row.config.as_bytes())
+                .map_err(|e| Error::internal(format!("image config unreadable: {e}")))?;
+            if let Some(image_config) = file
+                .config
+                .clone()
+                .and_then(|c| serde_json::from_value::<crate::models::ImageConfig>(c).ok())
+            {
+                crate::engine::spec::merge_image_config(&mut config, &image_config);
+            }
+        }
+        let id = crate::util::ids::random_id();
+        if config.hostname.as_deref().unwrap_or("").is_empty() {
+            // dockerd names the container's host after its short ID (or the host, for --network host).
+            config.hostname = Some(if host_config.network_mode.as_deref() == Some("host") {
+                crate::engine::system::HostFacts::get().hostname.clone()
+            } else {
+                id[..12].to_string()
+            });
+        }
+        let layers: Vec<String> = self
+            .store()
+            .image_layers(&image_id)
+            .await?
+            .into_iter()
+            .map(|l| l.diff_id)
+            .collect();
         let row = ContainerRow {
-            id: crate::util::ids::random_id(),
+            id,
             name: name.clone(),
             image_id,
             image_ref,
@@ -50,6 +84,7 @@ impl Engine {
             host_config: serde_json::to_string::<HostConfig>(&host_config)
                 .map_err(|e| Error::internal(e.to_string()))?,
             state: ContainerState::default().to_json(),
+            layers: serde_json::to_string(&layers).map_err(|e| Error::internal(e.to_string()))?,
         };
         match self.store().insert_container(&row).await {
             Ok(()) => {}

@@ -16,6 +16,7 @@ impl Engine {
         let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
         let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
         let state = ContainerState::parse(&row.state);
+        let paths = self.container_paths(&row.id);
         let time = |t: i64| {
             if t == 0 {
                 ZERO_TIME.into()
@@ -58,6 +59,10 @@ impl Engine {
             name: Some(row.name.clone()),
             restart_count: Some(state.restart_count),
             driver: Some("overlay2".into()),
+            log_path: Some(paths.log.display().to_string()),
+            hostname_path: Some(paths.hostname.display().to_string()),
+            hosts_path: Some(paths.hosts.display().to_string()),
+            resolv_conf_path: Some(paths.resolv_conf.display().to_string()),
             platform: Some("linux".into()),
             mount_label: Some(String::new()),
             process_label: Some(String::new()),

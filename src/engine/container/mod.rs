@@ -1,11 +1,20 @@
-//! Container verbs, one per file. This layer so far records containers (create, list, inspect,
-//! remove); running them arrives with the task manager.
+//! Container verbs, one per file, over the store, the image store and the task manager.
 
+pub mod attach;
 pub mod create;
+pub mod exit;
 pub mod inspect;
+pub mod kill;
 pub mod list;
+pub mod live;
+pub mod logs;
 pub mod names;
+pub mod paths;
 pub mod remove;
+pub mod restore;
+pub mod start;
 pub mod state;
+pub mod stop;
+pub mod wait;
 
 pub use state::{ContainerState, Status};

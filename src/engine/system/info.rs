@@ -92,14 +92,23 @@ impl Engine {
             labels: Some(vec![]),
             experimental_build: Some(false),
             server_version: Some(ENGINE_VERSION.into()),
-            runtimes: Some(HashMap::from([(
-                "berth-runtime".to_string(),
-                Runtime {
-                    path: Some("berth-runtime".into()),
-                    ..Default::default()
-                },
-            )])),
-            default_runtime: Some("berth-runtime".into()),
+            runtimes: Some(
+                self.config()
+                    .runtimes
+                    .iter()
+                    .map(|(name, rt)| {
+                        (
+                            name.clone(),
+                            Runtime {
+                                path: Some(rt.path.display().to_string()),
+                                runtime_args: (!rt.args.is_empty()).then(|| rt.args.clone()),
+                                ..Default::default()
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            default_runtime: Some(self.config().default_runtime.clone()),
             swarm: Some(SwarmInfo {
                 node_id: Some(String::new()),
                 node_addr: Some(String::new()),

@@ -4,4 +4,4 @@ mod host;
 pub mod info;
 pub mod version;
 
-pub use host::HostFacts;
+pub use host::{HostFacts, daemon_caps, nofile_hard_limit};

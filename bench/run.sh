@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Berth beside Debian's dockerd 20.10, in one run, on this machine:
+#   1. `docker run --rm --network none busybox true` wall time through the stock CLI (median of N)
+#   2. RSS of an idle per-container shim (berth-shim vs containerd-shim-runc-v2)
+#   3. the floor: `runc run` of the same busybox bundle
+# Both daemons run on their own sockets and roots under a temp dir and are removed afterwards.
+#
+#   bench/run.sh [RUNS]          (as root; builds release binaries first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-30}
+DOCKER=/usr/local/bin/docker
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+BERTH_PID=""
+
+cleanup() {
+    set +e
+    if [ -n "$BERTH_PID" ]; then
+        DOCKER_HOST=unix://$WORK/berth/d.sock $DOCKER rm -f bench-idle >/dev/null 2>&1
+        kill "$BERTH_PID" 2>/dev/null
+        wait "$BERTH_PID" 2>/dev/null
+    fi
+    DOCKER_HOST=unix://$WORK/dockerd/docker.sock $DOCKER rm -f bench-idle >/dev/null 2>&1
+    ./scripts/throwaway-dockerd.sh stop "$WORK/dockerd" >/dev/null 2>&1
+    runc --root "$WORK/runc-root" delete -f bench-floor >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+./scripts/install-test-deps.sh >/dev/null
+export BERTH_TEST_IMAGES=$PWD/target/test-images
+[ -f "$BERTH_TEST_IMAGES/busybox.tar" ] || ./scripts/build-test-images.sh "$BERTH_TEST_IMAGES" >/dev/null
+cargo build --release --bins -q
+
+# ---- daemons ---------------------------------------------------------------------------------
+mkdir -p "$WORK/berth"
+./target/release/berthd -H "unix://$WORK/berth/d.sock" --data-root "$WORK/berth/data" \
+    --exec-root "$WORK/berth/exec" --config-file /dev/null >"$WORK/berth/log" 2>&1 &
+BERTH_PID=$!
+for _ in $(seq 100); do [ -S "$WORK/berth/d.sock" ] && break; sleep 0.05; done
+BERTH="unix://$WORK/berth/d.sock"
+DOCKERD=$(./scripts/throwaway-dockerd.sh start "$WORK/dockerd" | sed 's/^DOCKER_HOST=//')
+
+for host in "$BERTH" "$DOCKERD"; do
+    DOCKER_HOST=$host $DOCKER load -q -i "$BERTH_TEST_IMAGES/busybox.tar" >/dev/null
+    DOCKER_HOST=$host $DOCKER run --rm --network none busybox true   # warm caches
+done
+
+# ---- 1. docker run latency -------------------------------------------------------------------
+median_ms() {  # host -> median wall ms of RUNS runs
+    local host=$1 i t0 t1
+    for i in $(seq "$RUNS"); do
+        t0=$(date +%s%N)
+        DOCKER_HOST=$host $DOCKER run --rm --network none busybox true
+        t1=$(date +%s%N)
+        echo $(( (t1 - t0) / 1000 ))
+    done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+}
+berth_ms=$(median_ms "$BERTH")
+dockerd_ms=$(median_ms "$DOCKERD")
+
+# ---- 2. idle shim RSS ------------------------------------------------------------------------
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+bid=$(DOCKER_HOST=$BERTH $DOCKER run -d --name bench-idle --network none busybox sleep 600)
+did=$(DOCKER_HOST=$DOCKERD $DOCKER run -d --name bench-idle --network none busybox sleep 600)
+sleep 1   # let both shims settle into idle
+berth_shim=$(pgrep -f "berth-shim.*$bid" | head -1)
+dockerd_shim=$(pgrep -f "containerd-shim-runc-v2.*$did" | head -1)
+berth_rss=$(rss_kib "$berth_shim")
+dockerd_rss=$(rss_kib "$dockerd_shim")
+
+# ---- 3. the floor: runc run of the same image, no daemon ---------------------------------------
+mkdir -p "$WORK/bundle/rootfs" "$WORK/runc-root"
+tar -xf "$BERTH_TEST_IMAGES/busybox.tar" -C "$WORK" manifest.json
+layer=$(python3 -c "import json;print(json.load(open('$WORK/manifest.json'))[0]['Layers'][0])")
+tar -xOf "$BERTH_TEST_IMAGES/busybox.tar" "$layer" | tar -x -C "$WORK/bundle/rootfs"
+(cd "$WORK/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json)
+floor_ms=$(for i in $(seq "$RUNS"); do
+    t0=$(date +%s%N); runc --root "$WORK/runc-root" run -b "$WORK/bundle" bench-floor >/dev/null; t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 ))
+done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}')
+
+ratio=$(awk -v b="$berth_ms" -v d="$dockerd_ms" 'BEGIN {printf "%.2f", b/d}')
+rss_ratio=$(awk -v b="$berth_rss" -v d="$dockerd_rss" 'BEGIN {printf "%.2f", b/d}')
+cat <<REPORT
+| measure | berth | dockerd 20.10 | berth / dockerd |
+|---|---|---|---|
+| \`docker run --rm busybox true\`, median of $RUNS (ms) | $berth_ms | $dockerd_ms | $ratio |
+| idle shim RSS (KiB) | $berth_rss | $dockerd_rss | $rss_ratio |
+| floor: \`runc run\` of the same bundle, median (ms) | $floor_ms | | |
+REPORT

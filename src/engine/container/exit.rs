@@ -1,0 +1,94 @@
+//! The exit monitor: one task per running container waits on its shim (the only exit path the
+//! daemon trusts), records the exit, releases the container's resources, and honours --rm.
+
+use std::time::Duration;
+
+use super::state::{ContainerState, Status};
+use crate::engine::Engine;
+use crate::task::{ExitStatus, Task, TaskError};
+
+impl Engine {
+    pub(crate) fn spawn_monitor(&self, id: String, task: Task) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let exit = engine.wait_for_exit(&id, &task).await;
+            engine.handle_exit(&id, Some(task), exit).await;
+        });
+    }
+
+    /// Waits for the task's exit. A shim that vanishes still left its exit in exit.json (it writes
+    /// it before answering); if not even that, the container is recorded as dead with code 255.
+    async fn wait_for_exit(&self, id: &str, task: &Task) -> ExitStatus {
+        let mut failures = 0;
+        loop {
+            match task.wait().await {
+                Ok(exit) => return exit,
+                Err(e) => {
+                    let paths = self.container_paths(id);
+                    if let Some(exit) = crate::task::Tasks::exit_status(&paths.bundle) {
+                        return exit;
+                    }
+                    failures += 1;
+                    if failures >= 3 || matches!(e, TaskError::NotFound) {
+                        tracing::error!(container = %id, error = %e, "lost the container's shim");
+                        return ExitStatus {
+                            code: 255,
+                            exited_at: crate::util::time::now_nanos(),
+                            oom_killed: false,
+                        };
+                    }
+                    // A transient error (the shim busy, a signal): retry shortly, bounded above.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    /// Records an exit and cleans up. Serialized with start/stop/remove by the operation lock.
+    pub(crate) async fn handle_exit(&self, id: &str, task: Option<Task>, exit: ExitStatus) {
+        let lock = self.live().op_lock(id);
+        let guard = lock.lock().await;
+        let row = match self.store().container(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(container = %id, error = %e, "cannot read the container to record its exit");
+                return;
+            }
+        };
+        let mut state = ContainerState::parse(&row.state);
+        state.status = Status::Exited;
+        state.exit_code = i64::from(exit.code);
+        state.finished_at = exit.exited_at;
+        state.oom_killed = exit.oom_killed;
+        state.pid = 0;
+        if let Err(e) = self
+            .store()
+            .update_container_state(id, &state.to_json())
+            .await
+        {
+            tracing::error!(container = %id, error = %e, "cannot record the container's exit");
+        }
+        if let Some(task) = task
+            && let Err(e) = task.delete().await
+        {
+            tracing::warn!(container = %id, error = %e, "cannot delete the task");
+        }
+        let paths = self.container_paths(id);
+        self.release_resources(id, &paths).await;
+        self.live().set_task(id, None);
+        self.live().update(id, |l| {
+            l.running = false;
+            l.exits += 1;
+            l.exit_code = i64::from(exit.code);
+        });
+        let host: crate::models::HostConfig =
+            serde_json::from_str(&row.host_config).unwrap_or_default();
+        drop(guard);
+        if host.auto_remove == Some(true)
+            && let Err(e) = self.remove_container(id, false).await
+        {
+            tracing::warn!(container = %id, error = %e, "cannot auto-remove the container");
+        }
+    }
+}

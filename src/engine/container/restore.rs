@@ -1,0 +1,70 @@
+//! Start-up: reconnect to the shims of containers that were running when the daemon stopped
+//! (they kept running), record exits that happened meanwhile, and remove what no row owns.
+
+use super::state::{ContainerState, Status};
+use crate::engine::{Engine, Result};
+use crate::task::{ExitStatus, Tasks};
+
+impl Engine {
+    pub(crate) async fn restore(&self) -> Result<()> {
+        let rows = self.store().containers().await?;
+        let known: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+        for row in rows {
+            let state = ContainerState::parse(&row.state);
+            if !state.is_running() {
+                continue;
+            }
+            let paths = self.container_paths(&row.id);
+            match self.tasks().connect(&paths.bundle).await {
+                Ok(task) => {
+                    tracing::info!(container = %row.id, pid = task.pid(), "reattached to a running container");
+                    self.live().set_task(&row.id, Some(task.clone()));
+                    self.live().update(&row.id, |l| l.running = true);
+                    self.spawn_monitor(row.id.clone(), task);
+                }
+                Err(e) => {
+                    let exit = Tasks::exit_status(&paths.bundle).unwrap_or_else(|| {
+                        tracing::warn!(container = %row.id, error = %e, "shim gone without an exit record");
+                        ExitStatus {
+                            code: 255,
+                            exited_at: crate::util::time::now_nanos(),
+                            oom_killed: false,
+                        }
+                    });
+                    tracing::info!(container = %row.id, code = exit.code, "container exited while the daemon was away");
+                    self.live().update(&row.id, |l| l.running = true);
+                    self.handle_exit(&row.id, None, exit).await;
+                    if state.status == Status::Paused {
+                        tracing::debug!(container = %row.id, "was paused");
+                    }
+                }
+            }
+        }
+        self.remove_orphans(&known).await;
+        Ok(())
+    }
+
+    /// Bundles and namespaces of containers the store does not know (a crash between removing a
+    /// row and its files) are unmounted and deleted.
+    async fn remove_orphans(&self, known: &std::collections::HashSet<String>) {
+        let dir = self.config().exec_root.join("containers");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if known.contains(&id) {
+                continue;
+            }
+            tracing::info!(container = %id, "removing the files of an unknown container");
+            if let Ok(task) = self.tasks().connect(&e.path()).await {
+                let _ = task.kill(libc::SIGKILL, true).await;
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task.wait()).await;
+                let _ = task.delete().await;
+            }
+            let paths = self.container_paths(&id);
+            self.release_resources(&id, &paths).await;
+            let _ = crate::util::fsutil::remove_all(&e.path());
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! `docker start`: mount the root filesystem, prepare the network namespace and /etc files,
+//! build the OCI spec, have a shim create the task, connect waiting attaches, start it.
+
+use super::live::PendingAttach;
+use super::paths::ContainerPaths;
+use super::state::{ContainerState, Status};
+use crate::engine::spec::{self, EtcFiles, NetworkMode, SpecInput};
+use crate::engine::system::{HostFacts, daemon_caps, nofile_hard_limit};
+use crate::engine::{Engine, Error, ErrorKind, Result};
+use crate::models::{ContainerConfig, HostConfig};
+use crate::store::ContainerRow;
+use crate::task::TaskConfig;
+
+impl Engine {
+    pub async fn start_container(&self, input: &str) -> Result<()> {
+        let row = self.resolve_container(input).await?;
+        let lock = self.live().op_lock(&row.id);
+        let _op = lock.lock().await;
+        // Re-read under the lock: another request may have started or removed it meanwhile.
+        let row = self
+            .store()
+            .container(&row.id)
+            .await?
+            .ok_or_else(|| Error::no_such_container(input))?;
+        let state = ContainerState::parse(&row.state);
+        match state.status {
+            Status::Running | Status::Restarting => {
+                return Err(Error::new(
+                    ErrorKind::NotModified,
+                    "container already started",
+                ));
+            }
+            Status::Paused => {
+                return Err(Error::conflict(
+                    "cannot start a paused container, try unpause instead",
+                ));
+            }
+            Status::Removing | Status::Dead => {
+                return Err(Error::conflict(
+                    "container is marked for removal and cannot be started".to_string(),
+                ));
+            }
+            Status::Created | Status::Exited => {}
+        }
+        match self.start_locked(&row).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.record_start_failure(&row, &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_locked(&self, row: &ContainerRow) -> Result<()> {
+        let config: ContainerConfig = serde_json::from_str(&row.config)
+            .map_err(|e| Error::internal(format!("container config unreadable: {e}")))?;
+        let host: HostConfig = serde_json::from_str(&row.host_config)
+            .map_err(|e| Error::internal(format!("container host config unreadable: {e}")))?;
+        let paths = self.container_paths(&row.id);
+        let layers: Vec<String> = serde_json::from_str(&row.layers).unwrap_or_default();
+        let network_mode = host.network_mode.clone().unwrap_or_default();
+        let host_network = network_mode == "host";
+        let hostname = match config.hostname.as_deref().filter(|h| !h.is_empty()) {
+            Some(h) => h.to_string(),
+            None if host_network => HostFacts::get().hostname.clone(),
+            None => row.id[..12].to_string(),
+        };
+
+        // Filesystem, namespace and files: blocking work, off the async runtime.
+        let images = self.images().clone();
+        let prep_paths = paths_clone(&paths);
+        let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
+        let hn = hostname.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let p = prep_paths;
+            // Debris of an earlier run (a crash between exit and cleanup) goes first.
+            let _ = std::fs::remove_file(p.bundle.join("exit.json"));
+            images.mount_rootfs(&layers, &p.rw, &p.rootfs)?;
+            if !host_network {
+                crate::network::sandbox::remove(&p.netns)
+                    .and_then(|_| crate::network::sandbox::create(&p.netns))
+                    .map_err(|e| Error::internal(e.to_string()))?;
+            }
+            crate::network::etc::write_all(&p.dir, &hn, host_network, &extra_hosts)
+                .map_err(|e| Error::internal(format!("cannot write /etc files: {e}")))?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
+
+        let network = if host_network {
+            NetworkMode::Host
+        } else if network_mode == "none" {
+            NetworkMode::None_(&paths.netns)
+        } else {
+            NetworkMode::Sandbox(&paths.netns)
+        };
+        let caps = daemon_caps();
+        let cgroups_path = match host.cgroup_parent.as_deref().filter(|p| !p.is_empty()) {
+            Some(parent) => format!("{}/{}", parent.trim_end_matches('/'), row.id),
+            None => format!("/berth/{}", row.id),
+        };
+        let oci = spec::build(&SpecInput {
+            id: &row.id,
+            config: &config,
+            host: &host,
+            rootfs: &paths.rootfs,
+            hostname: &hostname,
+            network,
+            etc_files: EtcFiles {
+                hostname: &paths.hostname,
+                hosts: &paths.hosts,
+                resolv_conf: &paths.resolv_conf,
+            },
+            cgroups_path: &cgroups_path,
+            daemon_caps: &caps,
+            daemon_nofile_hard: nofile_hard_limit(),
+            cgroup_version: if HostFacts::get().cgroup_version == "2" {
+                2
+            } else {
+                1
+            },
+        })
+        .map_err(|e| Error::invalid(e.to_string()))?;
+        let spec_json =
+            serde_json::to_vec_pretty(&oci).map_err(|e| Error::internal(e.to_string()))?;
+        crate::util::fsutil::atomic_write(&paths.bundle.join("config.json"), &spec_json)
+            .map_err(|e| Error::internal(format!("cannot write the OCI bundle: {e}")))?;
+
+        let runtime_name = host
+            .runtime
+            .clone()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| self.config().default_runtime.clone());
+        let runtime =
+            self.config().runtimes.get(&runtime_name).ok_or_else(|| {
+                Error::invalid(format!("unknown runtime specified {runtime_name}"))
+            })?;
+        let (log_max_size, log_max_files) = self.log_rotation(&host)?;
+        let task = self
+            .tasks()
+            .create(&TaskConfig {
+                id: row.id.clone(),
+                bundle: paths.bundle.clone(),
+                state_dir: paths.bundle.clone(),
+                runtime: runtime.path.clone(),
+                runtime_root: self.config().exec_root.join("runtime").join(&runtime_name),
+                tty: config.tty.unwrap_or(false),
+                stdin: config.open_stdin.unwrap_or(false),
+                log_path: paths.log.clone(),
+                log_max_size,
+                log_max_files,
+            })
+            .await
+            .map_err(start_error)?;
+
+        // Attaches made before the start see the output from its first byte.
+        for PendingAttach { opts, reply } in self.live().take_pending(&row.id) {
+            let stream = task.attach(opts).await.map_err(start_error);
+            let _ = reply.send(stream);
+        }
+        let pid = match task.start().await {
+            Ok(pid) => pid,
+            Err(e) => {
+                let _ = task.delete().await;
+                return Err(start_error(e));
+            }
+        };
+        let state = ContainerState {
+            status: Status::Running,
+            pid: i64::from(pid),
+            started_at: crate::util::time::now_nanos(),
+            restart_count: ContainerState::parse(&row.state).restart_count,
+            ..Default::default()
+        };
+        self.store()
+            .update_container_state(&row.id, &state.to_json())
+            .await?;
+        self.live().set_task(&row.id, Some(task.clone()));
+        self.live().update(&row.id, |l| l.running = true);
+        self.spawn_monitor(row.id.clone(), task);
+        Ok(())
+    }
+
+    /// A failed start leaves the container created, with dockerd's exit code for the cause
+    /// (127 command not found, 126 not executable) and the error recorded.
+    async fn record_start_failure(&self, row: &ContainerRow, e: &Error) {
+        let paths = self.container_paths(&row.id);
+        self.release_resources(&row.id, &paths).await;
+        let mut state = ContainerState::parse(&row.state);
+        state.status = if state.status == Status::Exited {
+            Status::Exited
+        } else {
+            Status::Created
+        };
+        state.exit_code = start_failure_code(&e.message);
+        state.error = e.message.clone();
+        state.pid = 0;
+        if let Err(err) = self
+            .store()
+            .update_container_state(&row.id, &state.to_json())
+            .await
+        {
+            tracing::error!(container = %row.id, error = %err, "cannot record a failed start");
+        }
+    }
+
+    /// Unmounts the root filesystem and removes the network namespace (best effort, logged).
+    pub(crate) async fn release_resources(&self, id: &str, paths: &ContainerPaths) {
+        let images = self.images().clone();
+        let rootfs = paths.rootfs.clone();
+        let netns = paths.netns.clone();
+        let id = id.to_string();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = images.unmount_rootfs(&rootfs) {
+                tracing::warn!(container = %id, error = %e, "cannot unmount the root filesystem");
+            }
+            if let Err(e) = crate::network::sandbox::remove(&netns) {
+                tracing::warn!(container = %id, error = %e, "cannot remove the network namespace");
+            }
+        })
+        .await;
+    }
+
+    /// json-file rotation: the container's `--log-opt`, else the daemon's `log-opts`.
+    fn log_rotation(&self, host: &HostConfig) -> Result<(Option<u64>, u32)> {
+        let opts = host
+            .log_config
+            .as_ref()
+            .and_then(|l| l.config.clone())
+            .filter(|c| !c.is_empty());
+        let get = |k: &str| -> Option<String> {
+            match &opts {
+                Some(o) => o.get(k).cloned(),
+                None => self.config().log_opts.get(k).cloned(),
+            }
+        };
+        let size = get("max-size").map(|s| parse_size(&s)).transpose()?;
+        let files = match get("max-file") {
+            Some(f) => f
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| Error::invalid(format!("invalid value for max-file: {f}")))?,
+            None => 1,
+        };
+        Ok((size, files))
+    }
+}
+
+fn paths_clone(p: &ContainerPaths) -> ContainerPaths {
+    ContainerPaths {
+        dir: p.dir.clone(),
+        rw: p.rw.clone(),
+        log: p.log.clone(),
+        hostname: p.hostname.clone(),
+        hosts: p.hosts.clone(),
+        resolv_conf: p.resolv_conf.clone(),
+        bundle: p.bundle.clone(),
+        rootfs: p.rootfs.clone(),
+        netns: p.netns.clone(),
+    }
+}
+
+/// A task error at start, worded as dockerd words runtime failures (the CLI reads the words to
+/// pick `docker run`'s exit code).
+fn start_error(e: crate::task::TaskError) -> Error {
+    let msg = format!("failed to create task for container: {e}");
+    if msg.contains("executable file not found")
+        || msg.contains("no such file or directory")
+        || msg.contains("permission denied")
+    {
+        Error::invalid(msg)
+    } else {
+        Error::internal(msg)
+    }
+}
+
+fn start_failure_code(msg: &str) -> i64 {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        127
+    } else if msg.contains("permission denied") {
+        126
+    } else {
+        128
+    }
+}
+
+/// Docker's size units (`units.RAMInBytes`): 10k, 10m, 1g, with binary multiples.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| *n >= 0.0)
+        .map(|n| (n * mult as f64) as u64)
+        .ok_or_else(|| Error::invalid(format!("invalid size: '{s}'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10m").unwrap(), 10 << 20);
+        assert_eq!(parse_size("1k").unwrap(), 1024);
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("1.5g").unwrap(), 3 << 29);
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn failure_codes_follow_docker_run() {
+        assert_eq!(
+            start_failure_code("exec: \"x\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_failure_code("permission denied"), 126);
+        assert_eq!(start_failure_code("other"), 128);
+    }
+}

@@ -1,0 +1,617 @@
+//! `docker run` end to end through the stock CLI: daemon -> shim -> runtime -> container.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{DOCKER, Daemon, mounts_under};
+
+fn daemon() -> Daemon {
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    d
+}
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn run_prints_and_propagates_exit_codes() {
+    let d = daemon();
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "hello world"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello world\n");
+    let out = d.docker(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(stderr(&out), "err\n");
+    // A signal death is 128+signal.
+    let out = d.docker(&["run", "--rm", "busybox", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(code(&out), 137);
+    // --rm removed them all.
+    assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
+    // A missing command: 127 and dockerd's wording.
+    let out = d.docker(&["run", "--rm", "busybox", "nope-not-here"]);
+    assert_eq!(code(&out), 127, "{}", stderr(&out));
+    assert!(mounts_under(&d.data_root()).is_empty());
+}
+
+#[test]
+fn output_from_the_first_byte_and_stdin() {
+    let d = daemon();
+    // Attach happens before start: the very first bytes are there.
+    for _ in 0..5 {
+        let out = d.docker(&["run", "--rm", "busybox", "printf", "first"]);
+        assert_eq!(stdout(&out), "first");
+    }
+    let mut child = Command::new(DOCKER)
+        .args(["run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done"])
+        .env("DOCKER_HOST", d.host())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        stdout(&out),
+        "line one\nline two\ndone\n",
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tty_output_is_raw() {
+    let d = daemon();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-t",
+        "busybox",
+        "sh",
+        "-c",
+        "echo tty; test -t 1 && echo yes",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "tty\r\nyes\r\n");
+}
+
+#[test]
+fn detached_lifecycle_ps_logs_stop_kill_wait_rm() {
+    let d = daemon();
+    let id = d
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "sleeper",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("sleeper Up"), "{ps}");
+    let pid: i32 = d
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "sleeper"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let running = d.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.Running}}",
+        "sleeper",
+    ]);
+    assert_eq!(running.trim(), "running true");
+    // Logs (written by the shim), with and without -f; -f ends when the container stops.
+    let logs = d.ok(&["logs", "sleeper"]);
+    assert_eq!(logs, "started\n");
+    let follow = Command::new(DOCKER)
+        .args(["logs", "-f", "sleeper"])
+        .env("DOCKER_HOST", d.host())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    d.ok(&["stop", "sleeper"]);
+    assert!(
+        t0.elapsed().as_secs() < 5,
+        "stop waited for the timeout though the trap exits at once"
+    );
+    let followed = follow.wait_with_output().unwrap();
+    assert_eq!(stdout(&followed), "started\nbye\n");
+    let st = d.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "sleeper",
+    ]);
+    assert_eq!(st.trim(), "exited 0");
+    assert!(d.ok(&["ps", "-q"]).trim().is_empty());
+    assert!(d.ok(&["ps", "-aq"]).contains(&id[..12]));
+    // Start again, kill, wait.
+    d.ok(&["start", "sleeper"]);
+    d.ok(&["kill", "sleeper"]);
+    assert_eq!(d.ok(&["wait", "sleeper"]).trim(), "137");
+    let err = d.fails(&["kill", "sleeper"]);
+    assert!(err.contains("is not running"), "{err}");
+    // stop of a stopped container is fine (304 under the hood).
+    d.ok(&["stop", "sleeper"]);
+    // rm -f of a running one.
+    d.ok(&["start", "sleeper"]);
+    let err = d.fails(&["rm", "sleeper"]);
+    assert!(
+        err.contains("stop the container before removing or force remove"),
+        "{err}"
+    );
+    d.ok(&["rm", "-f", "sleeper"]);
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
+    assert!(mounts_under(&d.data_root()).is_empty());
+    assert!(mounts_under(&d.exec_root()).is_empty());
+}
+
+#[test]
+fn stop_signal_and_timeout() {
+    let d = daemon();
+    // Ignores TERM: stop kills it after the timeout.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.1; done",
+    ]);
+    let t0 = std::time::Instant::now();
+    d.ok(&["stop", "stubborn"]);
+    let took = t0.elapsed();
+    assert!(took.as_millis() >= 900 && took.as_secs() < 8, "{took:?}");
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.ExitCode}}", "stubborn"])
+            .trim(),
+        "137"
+    );
+    // A custom stop signal.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "usr1",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 42' USR1; while true; do sleep 0.1; done",
+    ]);
+    d.ok(&["stop", "usr1"]);
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.ExitCode}}", "usr1"])
+            .trim(),
+        "42"
+    );
+}
+
+#[test]
+fn config_flags_reach_the_process() {
+    let d = daemon();
+    let env_file = d.dir.path().join("env");
+    std::fs::write(&env_file, "FROM_FILE=yes\n# comment\n").unwrap();
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-w",
+        "/tmp",
+        "--hostname",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A $FROM_FILE $(pwd) $(hostname) $PATH",
+    ]);
+    assert_eq!(
+        out,
+        "1 yes /tmp box /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    );
+    assert_eq!(
+        d.ok(&["run", "--rm", "-u", "nobody", "busybox", "id", "-u"])
+            .trim(),
+        "65534"
+    );
+    assert_eq!(
+        d.ok(&["run", "--rm", "-u", "1234:5678", "busybox", "id"])
+            .trim(),
+        "uid=1234 gid=5678 groups=5678"
+    );
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "echo",
+            "busybox",
+            "via",
+            "entrypoint"
+        ]),
+        "via entrypoint\n"
+    );
+    let labels = d.ok(&["create", "-l", "a=b", "--name", "lab", "busybox"]);
+    assert!(!labels.is_empty());
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.Config.Labels.a}}", "lab"])
+            .trim(),
+        "b"
+    );
+    // Read-only root, writable tmpfs.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/run",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /run/ok && touch /nope",
+    ]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    // Ulimits.
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=100:200",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn"
+        ]),
+        "100\n200\n"
+    );
+    // no-new-privileges and capabilities.
+    let status = d.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    let default_caps = cap_eff(&d.ok(&["run", "--rm", "busybox", "cat", "/proc/self/status"]));
+    assert_eq!(default_caps, 0xa80425fb, "Docker's default capability set");
+    let with_admin = cap_eff(&d.ok(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "NET_ADMIN",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]));
+    assert_eq!(with_admin, 0xa80425fb | (1 << 12));
+    let dropped = cap_eff(&d.ok(&[
+        "run",
+        "--rm",
+        "--cap-drop",
+        "ALL",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]));
+    assert_eq!(dropped, 0);
+    let privileged = cap_eff(&d.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]));
+    let own = cap_eff(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert_eq!(privileged, own, "--privileged grants what the daemon holds");
+    // The process is pid 1 of its own namespace; masked /proc paths.
+    assert_eq!(
+        d.ok(&["run", "--rm", "busybox", "sh", "-c", "echo $$"])
+            .trim(),
+        "1"
+    );
+    let out = d.docker(&["run", "--rm", "busybox", "cat", "/proc/kcore"]);
+    assert_ne!(code(&out), 0);
+}
+
+fn cap_eff(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn resource_limits_land_in_cgroups() {
+    let d = daemon();
+    let id = d
+        .ok(&[
+            "run",
+            "-d",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .trim()
+        .to_string();
+    let read = |p: String| {
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .trim()
+            .to_string()
+    };
+    if std::path::Path::new("/sys/fs/cgroup/memory").exists() {
+        assert_eq!(
+            read(format!(
+                "/sys/fs/cgroup/memory/berth/{id}/memory.limit_in_bytes"
+            )),
+            (64 << 20).to_string()
+        );
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/cpu/berth/{id}/cpu.cfs_quota_us")),
+            "50000"
+        );
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/pids/berth/{id}/pids.max")),
+            "50"
+        );
+    } else {
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/berth/{id}/memory.max")),
+            (64 << 20).to_string()
+        );
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/berth/{id}/cpu.max")),
+            "50000 100000"
+        );
+        assert_eq!(read(format!("/sys/fs/cgroup/berth/{id}/pids.max")), "50");
+    }
+    d.ok(&["rm", "-f", &id]);
+    assert!(
+        !std::path::Path::new(&format!("/sys/fs/cgroup/memory/berth/{id}")).exists(),
+        "cgroup left behind"
+    );
+}
+
+#[test]
+fn oom_kill_is_reported() {
+    let d = daemon();
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=$(head -c 64m /dev/zero | tr '\\000' a); echo survived",
+    ]);
+    assert_eq!(code(&out), 137, "{}", stderr(&out));
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.OOMKilled}}", "hog"])
+            .trim(),
+        "true"
+    );
+}
+
+#[test]
+fn networks_none_host_and_default() {
+    let d = daemon();
+    let links = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert_eq!(links.trim(), "lo");
+    let links = d.ok(&["run", "--rm", "busybox", "ls", "/sys/class/net"]);
+    assert_eq!(
+        links.trim(),
+        "lo",
+        "bridge gives its own namespace with loopback only, for now"
+    );
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "host", "busybox", "hostname"])
+            .trim(),
+        host_name.trim()
+    );
+    // Loopback works inside a private namespace.
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "nc -l -p 7777 -e echo pong & sleep 0.3; nc 127.0.0.1 7777 </dev/null",
+    ]);
+    assert!(out.contains("pong"), "{out}");
+    assert!(
+        !d.exec_root()
+            .join("netns")
+            .read_dir()
+            .map(|mut r| r.next().is_some())
+            .unwrap_or(false),
+        "netns left behind"
+    );
+}
+
+#[test]
+fn create_then_start_attach() {
+    let d = daemon();
+    d.ok(&[
+        "create",
+        "--name",
+        "later",
+        "busybox",
+        "echo",
+        "from create",
+    ]);
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.Status}}", "later"])
+            .trim(),
+        "created"
+    );
+    let out = d.ok(&["start", "-a", "later"]);
+    assert_eq!(out, "from create\n");
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "later"
+        ])
+        .trim(),
+        "exited 0"
+    );
+    assert_eq!(d.ok(&["logs", "later"]), "from create\n");
+    let out = d.ok(&["start", "-a", "later"]);
+    assert_eq!(out, "from create\n");
+    assert_eq!(d.ok(&["logs", "later"]), "from create\nfrom create\n");
+}
+
+#[test]
+fn containers_outlive_the_daemon() {
+    let mut d = daemon();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quitter",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 7",
+    ]);
+    let pid = d
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "ticker"])
+        .trim()
+        .to_string();
+    let before = d.ok(&["logs", "ticker"]).lines().count();
+    d.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    d.spawn().expect("daemon restarts");
+    // Same process, still running; what it printed meanwhile is in the log.
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Pid}} {{.State.Running}}",
+            "ticker"
+        ])
+        .trim(),
+        format!("{pid} true")
+    );
+    let after = d.ok(&["logs", "ticker"]).lines().count();
+    assert!(
+        after >= before + 5,
+        "log lines written while the daemon was away: {before} -> {after}"
+    );
+    // The one that exited meanwhile shows its real exit code.
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "quitter"
+        ])
+        .trim(),
+        "exited 7"
+    );
+    // attach, logs -f and stop work on the reattached container.
+    let follow = Command::new(DOCKER)
+        .args(["logs", "-f", "--tail", "1", "ticker"])
+        .env("DOCKER_HOST", d.host())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let attach = Command::new(DOCKER)
+        .args(["attach", "--no-stdin", "ticker"])
+        .env("DOCKER_HOST", d.host())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    d.ok(&["stop", "-t", "1", "ticker"]);
+    let followed = stdout(&follow.wait_with_output().unwrap());
+    assert!(followed.lines().count() >= 3, "{followed}");
+    let attached = stdout(&attach.wait_with_output().unwrap());
+    assert!(attached.contains("tick"), "{attached}");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
