@@ -1,6 +1,5 @@
-//! berth-shim: arrives with the task manager (see ARCHITECTURE.md); a placeholder binary until then.
+//! berth-shim: one per container, outlives the daemon. See `berth::shim`.
 
 fn main() -> std::process::ExitCode {
-    eprintln!("berth-shim: not implemented yet");
-    std::process::ExitCode::FAILURE
+    berth::shim::main(std::env::args_os())
 }

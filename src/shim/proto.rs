@@ -1,1 +1,397 @@
-//! Messages between the daemon (`task`) and a shim. STUB.
+//! What the daemon (`task`) and a shim say to each other: the one module both sides share.
+//!
+//! One request per connection on `<state-dir>/shim.sock`, framed as a u32 big-endian length and
+//! serde_json. The verbs follow containerd's Task API. After an `Attach` request is answered with
+//! `Attached`, the same connection becomes a raw byte stream: the shim sends docker stdcopy frames
+//! (`[stream, 0, 0, 0, len u32 BE, payload]`), the client sends raw stdin bytes.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The control socket's file name inside the state directory.
+pub const SOCKET_NAME: &str = "shim.sock";
+/// The shim server's pid.
+pub const PID_FILE: &str = "shim.pid";
+/// The container's exit status, written atomically before `Wait` is answered.
+pub const EXIT_FILE: &str = "exit.json";
+/// Where the runtime writes its json log (`--log ... --log-format json`).
+pub const RUNTIME_LOG: &str = "runtime.log";
+/// The container's init pid, as the runtime's `--pid-file` writes it.
+pub const INIT_PID_FILE: &str = "init.pid";
+/// The socket the runtime sends a tty's master to (`--console-socket`).
+pub const CONSOLE_SOCKET: &str = "console.sock";
+
+/// Largest frame either side accepts; stats are the biggest message, a few KiB.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// stdcopy stream ids on an attach stream.
+pub const STREAM_STDOUT: u8 = 1;
+pub const STREAM_STDERR: u8 = 2;
+/// Length of a stdcopy frame header.
+pub const FRAME_HEADER: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    State,
+    Start,
+    Kill {
+        signal: i32,
+        all: bool,
+    },
+    /// Long poll: answered when the init has exited and its exit is on disk.
+    Wait,
+    /// Runtime delete; the shim then exits and removes its socket.
+    Delete,
+    Attach {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
+    ResizePty {
+        width: u16,
+        height: u16,
+    },
+    CloseStdin,
+    Pids,
+    Stats,
+    Pause,
+    Resume,
+    /// Ends a shim whose init has exited, without asking the runtime anything.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Ok,
+    State(TaskState),
+    Started {
+        pid: i32,
+    },
+    Exited(ExitStatus),
+    Pids(Vec<i32>),
+    Stats(serde_json::Value),
+    /// The connection is an attach stream from the next byte on.
+    Attached,
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The runtime binary failed; the message is its own.
+    Runtime,
+    /// The runtime did not finish in time.
+    Timeout,
+    /// The request does not fit the task's state (start twice, delete while running...).
+    Precondition,
+    /// The request could not be decoded.
+    BadRequest,
+    /// The shim itself failed (I/O on its own files).
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    pub id: String,
+    pub pid: i32,
+    pub status: Status,
+    pub exit: Option<ExitStatus>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+/// How the container's init ended; the content of `exit.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitStatus {
+    /// The exit code, or 128+signal when killed by a signal.
+    pub code: i32,
+    /// Unix nanoseconds.
+    pub exited_at: i64,
+    pub oom_killed: bool,
+}
+
+/// The one line the launcher (`berth-shim start`) prints on stdout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartReport {
+    Ready {
+        socket: String,
+        pid: i32,
+        shim_pid: i32,
+    },
+    Failed {
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+/// The command line of `berth-shim start` (and of the `serve` it re-executes): the daemon
+/// builds it, the shim parses it, so both sides live here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchArgs {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub state_dir: PathBuf,
+    pub runtime: PathBuf,
+    pub runtime_root: PathBuf,
+    pub log: PathBuf,
+    pub log_max_size: Option<u64>,
+    pub log_max_file: u32,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ArgsError {
+    #[error("unknown flag {0}")]
+    Unknown(String),
+    #[error("flag {0} needs a value")]
+    MissingValue(&'static str),
+    #[error("flag {0} is required")]
+    Required(&'static str),
+    #[error("bad value {value:?} for {flag}")]
+    BadValue { flag: &'static str, value: String },
+}
+
+impl LaunchArgs {
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::with_capacity(20);
+        let mut flag = |k: &str, v: &OsStr| {
+            a.push(k.into());
+            a.push(v.to_owned());
+        };
+        flag("--id", OsStr::new(&self.id));
+        flag("--bundle", self.bundle.as_os_str());
+        flag("--state-dir", self.state_dir.as_os_str());
+        flag("--runtime", self.runtime.as_os_str());
+        flag("--runtime-root", self.runtime_root.as_os_str());
+        flag("--log", self.log.as_os_str());
+        if let Some(n) = self.log_max_size {
+            flag("--log-max-size", OsStr::new(&n.to_string()));
+        }
+        flag("--log-max-file", OsStr::new(&self.log_max_file.to_string()));
+        if self.tty {
+            a.push("--tty".into());
+        }
+        if self.stdin {
+            a.push("--stdin".into());
+        }
+        a
+    }
+
+    /// Parses flags; `extra` sees every flag this struct does not know (and may take its value).
+    pub fn parse<I, F>(args: I, mut extra: F) -> Result<LaunchArgs, ArgsError>
+    where
+        I: IntoIterator<Item = OsString>,
+        F: FnMut(&str, &mut dyn FnMut() -> Option<OsString>) -> Result<bool, ArgsError>,
+    {
+        let mut it = args.into_iter();
+        let (mut id, mut bundle, mut state_dir, mut runtime, mut runtime_root, mut log) =
+            (None, None, None, None, None, None);
+        let mut out_size = None;
+        let mut max_file = 1u32;
+        let (mut tty, mut stdin) = (false, false);
+        while let Some(arg) = it.next() {
+            let arg = arg.to_string_lossy().into_owned();
+            let mut value = |name: &'static str| it.next().ok_or(ArgsError::MissingValue(name));
+            match arg.as_str() {
+                "--id" => id = Some(value("--id")?.to_string_lossy().into_owned()),
+                "--bundle" => bundle = Some(PathBuf::from(value("--bundle")?)),
+                "--state-dir" => state_dir = Some(PathBuf::from(value("--state-dir")?)),
+                "--runtime" => runtime = Some(PathBuf::from(value("--runtime")?)),
+                "--runtime-root" => runtime_root = Some(PathBuf::from(value("--runtime-root")?)),
+                "--log" => log = Some(PathBuf::from(value("--log")?)),
+                "--log-max-size" => {
+                    out_size = Some(number(value("--log-max-size")?, "--log-max-size")?)
+                }
+                "--log-max-file" => {
+                    max_file = number(value("--log-max-file")?, "--log-max-file")? as u32
+                }
+                "--tty" => tty = true,
+                "--stdin" => stdin = true,
+                other => {
+                    let mut next = || it.next();
+                    if !extra(other, &mut next)? {
+                        return Err(ArgsError::Unknown(other.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(LaunchArgs {
+            id: id.ok_or(ArgsError::Required("--id"))?,
+            bundle: bundle.ok_or(ArgsError::Required("--bundle"))?,
+            state_dir: state_dir.ok_or(ArgsError::Required("--state-dir"))?,
+            runtime: runtime.ok_or(ArgsError::Required("--runtime"))?,
+            runtime_root: runtime_root.ok_or(ArgsError::Required("--runtime-root"))?,
+            log: log.ok_or(ArgsError::Required("--log"))?,
+            log_max_size: out_size,
+            log_max_file: max_file,
+            tty,
+            stdin,
+        })
+    }
+}
+
+fn number(v: OsString, flag: &'static str) -> Result<u64, ArgsError> {
+    let s = v.to_string_lossy();
+    s.parse().map_err(|_| ArgsError::BadValue {
+        flag,
+        value: s.into_owned(),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame of {0} bytes is over the {MAX_FRAME} byte limit")]
+    TooLarge(usize),
+    #[error("encoding a frame: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("decoding a frame: {0}")]
+    Decode(#[source] serde_json::Error),
+}
+
+/// A message as it goes on the wire: length prefix then JSON.
+pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    let mut out = vec![0u8; 4];
+    serde_json::to_writer(&mut out, msg).map_err(FrameError::Encode)?;
+    let len = out.len() - 4;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    out[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(out)
+}
+
+/// The body length a 4-byte prefix announces, checked against the limit.
+pub fn frame_len(prefix: [u8; 4]) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    Ok(len)
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, FrameError> {
+    serde_json::from_slice(body).map_err(FrameError::Decode)
+}
+
+/// The stdcopy header for `len` payload bytes of `stream`.
+pub fn stdcopy_header(stream: u8, len: usize) -> [u8; FRAME_HEADER] {
+    let l = (len as u32).to_be_bytes();
+    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let reqs = [
+            Request::State,
+            Request::Kill {
+                signal: 9,
+                all: true,
+            },
+            Request::Attach {
+                stdin: true,
+                stdout: true,
+                stderr: false,
+            },
+            Request::ResizePty {
+                width: 80,
+                height: 24,
+            },
+        ];
+        for r in reqs {
+            let wire = encode(&r).unwrap();
+            let len = frame_len(wire[..4].try_into().unwrap()).unwrap();
+            assert_eq!(len, wire.len() - 4);
+            assert_eq!(decode::<Request>(&wire[4..]).unwrap(), r);
+        }
+        let resp = Response::Exited(ExitStatus {
+            code: 137,
+            exited_at: 5,
+            oom_killed: false,
+        });
+        let wire = encode(&resp).unwrap();
+        assert_eq!(decode::<Response>(&wire[4..]).unwrap(), resp);
+    }
+
+    #[test]
+    fn launch_args_round_trip() {
+        let a = LaunchArgs {
+            id: "c1".into(),
+            bundle: "/b".into(),
+            state_dir: "/s".into(),
+            runtime: "/usr/sbin/runc".into(),
+            runtime_root: "/r".into(),
+            log: "/s/c1-json.log".into(),
+            log_max_size: Some(1024),
+            log_max_file: 3,
+            tty: true,
+            stdin: false,
+        };
+        let parsed = LaunchArgs::parse(a.to_args(), |_, _| Ok(false)).unwrap();
+        assert_eq!(parsed, a);
+        let mut args = a.to_args();
+        args.push("--ready-fd".into());
+        args.push("3".into());
+        let mut fd = None;
+        LaunchArgs::parse(args, |k, next| {
+            if k == "--ready-fd" {
+                fd = next();
+                return Ok(true);
+            }
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(fd, Some("3".into()));
+        let err = LaunchArgs::parse(vec!["--bogus".into()], |_, _| Ok(false));
+        assert_eq!(err, Err(ArgsError::Unknown("--bogus".into())));
+        let err = LaunchArgs::parse(vec!["--id".into()], |_, _| Ok(false));
+        assert_eq!(err, Err(ArgsError::MissingValue("--id")));
+    }
+
+    #[test]
+    fn oversized_prefix_is_refused() {
+        assert!(frame_len(u32::MAX.to_be_bytes()).is_err());
+        assert_eq!(frame_len(10u32.to_be_bytes()).unwrap(), 10);
+    }
+
+    #[test]
+    fn stdcopy_header_is_big_endian() {
+        assert_eq!(stdcopy_header(2, 0x0102), [2, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn status_serializes_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&Status::Paused).unwrap(),
+            "\"paused\""
+        );
+    }
+}

@@ -1,15 +1,28 @@
-//! The daemon side of the shim protocol (containerd's role). STUB: the real implementation
-//! replaces this file, keeping these signatures.
+//! The daemon side of the shim protocol (containerd's role): starts a `berth-shim` per
+//! container, reconnects to running ones after a restart, and calls them over their sockets.
+//! Every call is bounded, except `wait` and attach streams, which last as long as the task and
+//! end when the shim closes them (or dies).
+
+mod client;
+mod error;
+mod spawn;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum TaskError {
-    #[error("shim error: {0}")]
-    Shim(String),
-    #[error("no such task")]
-    NotFound,
-}
+use tokio::net::UnixStream;
+
+pub use self::error::TaskError;
+use crate::shim::proto::{self, Request, Response};
+pub use crate::shim::proto::{ExitStatus, Status as TaskStatus, TaskState};
+
+/// Bound on an ordinary control call.
+const CONTROL_BOUND: Duration = Duration::from_secs(10);
+/// The shim's own bound on one runtime call, reported when the runtime overran it.
+const RUNTIME_BOUND: Duration = Duration::from_secs(8);
+/// Delete may wait for a created init to die and its output to drain before the runtime call.
+const DELETE_BOUND: Duration = Duration::from_secs(20);
 
 /// What a shim needs to create a container's task.
 #[derive(Debug, Clone)]
@@ -30,15 +43,6 @@ pub struct TaskConfig {
     pub log_max_files: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ExitStatus {
-    /// 128+signal when killed by a signal.
-    pub code: i32,
-    /// Unix nanos.
-    pub exited_at: i64,
-    pub oom_killed: bool,
-}
-
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttachOptions {
     pub stdin: bool,
@@ -46,80 +50,250 @@ pub struct AttachOptions {
     pub stderr: bool,
 }
 
+/// Starts and finds shims.
 pub struct Tasks {
-    _shim: PathBuf,
+    shim: PathBuf,
 }
 
 impl Tasks {
     pub fn new(shim_binary: PathBuf) -> Tasks {
-        Tasks { _shim: shim_binary }
+        Tasks { shim: shim_binary }
     }
 
-    pub async fn create(&self, _cfg: &TaskConfig) -> Result<Task, TaskError> {
-        Err(TaskError::Shim("not implemented".into()))
+    /// Spawns the shim for `cfg` (which runs `<runtime> --root <runtime_root> create --bundle
+    /// ... <id>`); returns once the container is created (init pid known), or the runtime's
+    /// error message.
+    pub async fn create(&self, cfg: &TaskConfig) -> Result<Task, TaskError> {
+        let ready = spawn::start_shim(&self.shim, cfg).await?;
+        Ok(Task::from_parts(
+            cfg.id.clone(),
+            ready.pid,
+            ready.shim_pid,
+            &cfg.state_dir,
+        ))
     }
 
-    pub async fn connect(&self, _state_dir: &Path) -> Result<Task, TaskError> {
-        Err(TaskError::NotFound)
+    /// Reconnects to a running shim (after a daemon restart) through its socket in `state_dir`.
+    pub async fn connect(&self, state_dir: &Path) -> Result<Task, TaskError> {
+        let socket = state_dir.join(proto::SOCKET_NAME);
+        if !tokio::fs::try_exists(&socket).await.unwrap_or(false) {
+            return Err(TaskError::NotFound);
+        }
+        match client::call(&socket, "state", &Request::State, CONTROL_BOUND).await? {
+            Response::State(st) => {
+                let shim_pid = tokio::fs::read_to_string(state_dir.join(proto::PID_FILE))
+                    .await
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .unwrap_or(0);
+                Ok(Task::from_parts(st.id, st.pid, shim_pid, state_dir))
+            }
+            other => Err(client::unexpected("state", other)),
+        }
     }
 
-    pub fn exit_status(_state_dir: &Path) -> Option<ExitStatus> {
-        None
+    /// The recorded exit of a task whose shim is gone (reads `state_dir/exit.json`).
+    pub fn exit_status(state_dir: &Path) -> Option<ExitStatus> {
+        let bytes = std::fs::read(state_dir.join(proto::EXIT_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskState {
-    pub status: String,
-    pub pid: i32,
-    pub exit: Option<ExitStatus>,
-}
-
+/// A handle on one shim; cheap to clone, holds no connection between calls.
 #[derive(Clone)]
-pub struct Task;
+pub struct Task {
+    inner: Arc<Inner>,
+}
 
-fn unimplemented<T>() -> Result<T, TaskError> {
-    Err(TaskError::Shim("not implemented".into()))
+struct Inner {
+    id: String,
+    pid: i32,
+    shim_pid: i32,
+    state_dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.inner.id)
+            .field("pid", &self.inner.pid)
+            .field("state_dir", &self.inner.state_dir)
+            .finish()
+    }
 }
 
 impl Task {
+    fn from_parts(id: String, pid: i32, shim_pid: i32, state_dir: &Path) -> Task {
+        Task {
+            inner: Arc::new(Inner {
+                id,
+                pid,
+                shim_pid,
+                state_dir: state_dir.to_path_buf(),
+                socket: state_dir.join(proto::SOCKET_NAME),
+            }),
+        }
+    }
+
     pub fn id(&self) -> &str {
-        ""
+        &self.inner.id
     }
+
+    /// The container's init pid (on the host).
     pub fn pid(&self) -> i32 {
-        0
+        self.inner.pid
     }
+
+    /// The shim server's pid (0 if unknown).
+    pub fn shim_pid(&self) -> i32 {
+        self.inner.shim_pid
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.inner.state_dir
+    }
+
+    async fn call(&self, op: &'static str, req: Request) -> Result<Response, TaskError> {
+        self.call_within(op, req, CONTROL_BOUND).await
+    }
+
+    async fn call_within(
+        &self,
+        op: &'static str,
+        req: Request,
+        bound: Duration,
+    ) -> Result<Response, TaskError> {
+        client::call(&self.inner.socket, op, &req, bound).await
+    }
+
+    async fn call_ok(&self, op: &'static str, req: Request) -> Result<(), TaskError> {
+        match self.call(op, req).await? {
+            Response::Ok => Ok(()),
+            other => Err(client::unexpected(op, other)),
+        }
+    }
+
+    /// Starts the created container; returns its pid.
     pub async fn start(&self) -> Result<i32, TaskError> {
-        unimplemented()
+        match self.call("start", Request::Start).await? {
+            Response::Started { pid } => Ok(pid),
+            other => Err(client::unexpected("start", other)),
+        }
     }
-    pub async fn kill(&self, _signal: i32, _all: bool) -> Result<(), TaskError> {
-        unimplemented()
+
+    pub async fn kill(&self, signal: i32, all: bool) -> Result<(), TaskError> {
+        self.call_ok("kill", Request::Kill { signal, all }).await
     }
+
+    /// Long poll: returns at exit, at once if it already exited. The exit is in `exit.json`
+    /// before this returns. Unbounded by design; ends with an error if the shim dies.
     pub async fn wait(&self) -> Result<ExitStatus, TaskError> {
-        unimplemented()
+        let socket = &self.inner.socket;
+        let mut s = match client::open(socket, "wait", &Request::Wait, CONTROL_BOUND).await {
+            Ok(s) => s,
+            Err(e) if e.is_gone() => {
+                // A shim that finished and was deleted left its record behind.
+                let path = self.inner.state_dir.join(proto::EXIT_FILE);
+                return match tokio::fs::read(&path).await {
+                    Ok(b) => serde_json::from_slice(&b).map_err(|_| e),
+                    Err(_) => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        match client::recv(&mut s, socket).await? {
+            Response::Exited(st) => Ok(st),
+            Response::Error { kind, message } => Err(TaskError::from_reply(kind, message, "wait")),
+            other => Err(client::unexpected("wait", other)),
+        }
     }
+
+    /// Status (created|running|paused|stopped), pid, and the exit once recorded.
     pub async fn state(&self) -> Result<TaskState, TaskError> {
-        unimplemented()
+        match self.call("state", Request::State).await? {
+            Response::State(st) => Ok(st),
+            other => Err(client::unexpected("state", other)),
+        }
     }
+
+    /// Runtime delete; the shim then exits and removes its socket. Refused while running.
     pub async fn delete(&self) -> Result<(), TaskError> {
-        unimplemented()
+        match self
+            .call_within("delete", Request::Delete, DELETE_BOUND)
+            .await?
+        {
+            Response::Ok => Ok(()),
+            other => Err(client::unexpected("delete", other)),
+        }
     }
-    pub async fn attach(&self, _opts: AttachOptions) -> Result<tokio::net::UnixStream, TaskError> {
-        unimplemented()
+
+    /// Opens an attach stream: stdcopy frames from the shim (stream 1 only with a tty), raw
+    /// stdin bytes to it. A half-close of the returned stream does not close the container's
+    /// stdin (see [`Task::close_stdin`]). The shim ends the stream after the exit is recorded.
+    pub async fn attach(&self, opts: AttachOptions) -> Result<UnixStream, TaskError> {
+        let socket = &self.inner.socket;
+        let req = Request::Attach {
+            stdin: opts.stdin,
+            stdout: opts.stdout,
+            stderr: opts.stderr,
+        };
+        let fut = async {
+            let mut s = client::open(socket, "attach", &req, CONTROL_BOUND).await?;
+            let reply = client::recv(&mut s, socket).await?;
+            Ok::<_, TaskError>((s, reply))
+        };
+        let (s, reply) = tokio::time::timeout(CONTROL_BOUND, fut)
+            .await
+            .map_err(|_| TaskError::Timeout {
+                op: "attach",
+                after: CONTROL_BOUND,
+            })??;
+        match reply {
+            Response::Attached => Ok(s),
+            Response::Error { kind, message } => {
+                Err(TaskError::from_reply(kind, message, "attach"))
+            }
+            other => Err(client::unexpected("attach", other)),
+        }
     }
-    pub async fn resize(&self, _w: u16, _h: u16) -> Result<(), TaskError> {
-        unimplemented()
+
+    pub async fn resize(&self, width: u16, height: u16) -> Result<(), TaskError> {
+        self.call_ok("resize", Request::ResizePty { width, height })
+            .await
     }
+
+    /// Closes the container's stdin once what attached clients sent has been written.
     pub async fn close_stdin(&self) -> Result<(), TaskError> {
-        unimplemented()
+        self.call_ok("close_stdin", Request::CloseStdin).await
     }
+
     pub async fn pause(&self) -> Result<(), TaskError> {
-        unimplemented()
+        self.call_ok("pause", Request::Pause).await
     }
+
     pub async fn resume(&self) -> Result<(), TaskError> {
-        unimplemented()
+        self.call_ok("resume", Request::Resume).await
     }
+
+    /// Host pids of the container's processes (the runtime's `ps --format json`).
     pub async fn pids(&self) -> Result<Vec<i32>, TaskError> {
-        unimplemented()
+        match self.call("pids", Request::Pids).await? {
+            Response::Pids(p) => Ok(p),
+            other => Err(client::unexpected("pids", other)),
+        }
+    }
+
+    /// The runtime's `events --stats` JSON.
+    pub async fn stats(&self) -> Result<serde_json::Value, TaskError> {
+        match self.call("stats", Request::Stats).await? {
+            Response::Stats(v) => Ok(v),
+            other => Err(client::unexpected("stats", other)),
+        }
+    }
+
+    /// Ends a shim whose container has exited, without a runtime delete.
+    pub async fn shutdown(&self) -> Result<(), TaskError> {
+        self.call_ok("shutdown", Request::Shutdown).await
     }
 }
