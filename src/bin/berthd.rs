@@ -10,6 +10,11 @@ use berth::config::{Config, Flags};
 use berth::engine::Engine;
 
 fn main() -> ExitCode {
+    // Taken out of the environment before any thread exists, so shims and runtimes do not inherit
+    // it (runc would answer it with a notify socket of its own).
+    let notify_socket = std::env::var_os("NOTIFY_SOCKET");
+    // SAFETY: no other thread exists yet, so nothing reads the environment concurrently.
+    unsafe { std::env::remove_var("NOTIFY_SOCKET") };
     let config = match Config::load(Flags::parse()) {
         Ok(c) => c,
         Err(e) => {
@@ -28,7 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(run(config, notify_socket)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -51,7 +56,7 @@ fn init_logging(config: &Config) {
         .init();
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, notify_socket: Option<std::ffi::OsString>) -> anyhow::Result<()> {
     let listen = config.listen.clone();
     let pidfile = config.pidfile.clone();
     let engine = Engine::open(config).await.context("cannot start")?;
@@ -74,7 +79,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     );
     let listeners =
         berth::api::bind(&listen, &engine.config().socket_group).context("cannot listen")?;
-    notify_ready();
+    notify_ready(notify_socket);
     let result = berth::api::serve(engine.clone(), listeners, shutdown).await;
     engine.shutdown().await;
     if let Some(p) = &pidfile {
@@ -87,8 +92,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 /// systemd's readiness protocol (`Type=notify`): tests and service managers learn the sockets
 /// are bound without polling for them.
-fn notify_ready() {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+fn notify_ready(socket: Option<std::ffi::OsString>) {
+    let Some(path) = socket else {
         return;
     };
     let msg = format!("READY=1\nMAINPID={}", std::process::id());
