@@ -58,6 +58,19 @@ impl Engine {
                 crate::engine::spec::merge_image_config(&mut config, &image_config);
             }
         }
+        let cgroup_version = if crate::engine::system::HostFacts::get().cgroup_version == "2" {
+            2
+        } else {
+            1
+        };
+        let mut host_config = host_config;
+        crate::engine::spec::adapt_host_config(&mut host_config, cgroup_version);
+        let warnings = crate::engine::spec::validate(
+            &config,
+            &host_config,
+            &crate::engine::system::daemon_caps(),
+            crate::engine::system::HostFacts::get().ncpu as usize,
+        )?;
         let id = crate::util::ids::random_id();
         if config.hostname.as_deref().unwrap_or("").is_empty() {
             // dockerd names the container's host after its short ID (or the host, for --network host).
@@ -103,7 +116,7 @@ impl Engine {
         }
         Ok(ContainerCreateResponse {
             id: row.id,
-            warnings: vec![],
+            warnings,
         })
     }
 }

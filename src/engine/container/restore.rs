@@ -11,10 +11,14 @@ impl Engine {
         let known: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
         for row in rows {
             let state = ContainerState::parse(&row.state);
+            let paths = self.container_paths(&row.id);
             if !state.is_running() {
+                // A start cut short by a crash may have left a shim, a mount or a namespace.
+                if paths.bundle.exists() {
+                    self.discard_task_files(&row.id).await;
+                }
                 continue;
             }
-            let paths = self.container_paths(&row.id);
             match self.tasks().connect(&paths.bundle).await {
                 Ok(task) => {
                     tracing::info!(container = %row.id, pid = task.pid(), "reattached to a running container");
@@ -57,14 +61,21 @@ impl Engine {
                 continue;
             }
             tracing::info!(container = %id, "removing the files of an unknown container");
-            if let Ok(task) = self.tasks().connect(&e.path()).await {
-                let _ = task.kill(libc::SIGKILL, true).await;
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task.wait()).await;
-                let _ = task.delete().await;
-            }
-            let paths = self.container_paths(&id);
-            self.release_resources(&id, &paths).await;
-            let _ = crate::util::fsutil::remove_all(&e.path());
+            self.discard_task_files(&id).await;
+        }
+    }
+
+    /// Kills a leftover shim's container, unmounts, and deletes the bundle directory.
+    async fn discard_task_files(&self, id: &str) {
+        let paths = self.container_paths(id);
+        if let Ok(task) = self.tasks().connect(&paths.bundle).await {
+            let _ = task.kill(libc::SIGKILL, true).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task.wait()).await;
+            let _ = task.delete().await;
+        }
+        self.release_resources(id, &paths).await;
+        if let Err(e) = crate::util::fsutil::remove_all(&paths.bundle) {
+            tracing::warn!(container = %id, error = %e, "cannot remove a leftover bundle");
         }
     }
 }

@@ -71,11 +71,20 @@ impl Engine {
         let prep_paths = paths_clone(&paths);
         let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
         let hn = hostname.clone();
+        let workdir = config.working_dir.clone().filter(|w| !w.is_empty());
         tokio::task::spawn_blocking(move || -> Result<()> {
             let p = prep_paths;
             // Debris of an earlier run (a crash between exit and cleanup) goes first.
             let _ = std::fs::remove_file(p.bundle.join("exit.json"));
             images.mount_rootfs(&layers, &p.rw, &p.rootfs)?;
+            // dockerd creates a missing working directory, resolved inside the container.
+            if let Some(wd) = workdir
+                && let Some(dir) = spec::resolve_in_root(&p.rootfs, std::path::Path::new(&wd))
+            {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::invalid(format!("cannot create working directory {wd}: {e}"))
+                })?;
+            }
             if !host_network {
                 crate::network::sandbox::remove(&p.netns)
                     .and_then(|_| crate::network::sandbox::create(&p.netns))
@@ -108,10 +117,11 @@ impl Engine {
             hostname: &hostname,
             network,
             etc_files: EtcFiles {
-                hostname: &paths.hostname,
-                hosts: &paths.hosts,
-                resolv_conf: &paths.resolv_conf,
+                hostname: Some(&paths.hostname),
+                hosts: Some(&paths.hosts),
+                resolv_conf: Some(&paths.resolv_conf),
             },
+            init_path: None,
             cgroups_path: &cgroups_path,
             daemon_caps: &caps,
             daemon_nofile_hard: nofile_hard_limit(),
@@ -120,8 +130,7 @@ impl Engine {
             } else {
                 1
             },
-        })
-        .map_err(|e| Error::invalid(e.to_string()))?;
+        })?;
         let spec_json =
             serde_json::to_vec_pretty(&oci).map_err(|e| Error::internal(e.to_string()))?;
         crate::util::fsutil::atomic_write(&paths.bundle.join("config.json"), &spec_json)

@@ -1,23 +1,165 @@
-//! Cgroups v1 and v2 behind one manager (STUB: the real implementation replaces this file).
+//! Cgroups v1 and v2 behind one manager, for the runtime (runc's libcontainer/cgroups role).
 //!
-//! Contract used by the rest of `runtime`:
-//! - `Manager::new(cgroup_root, cgroups_path, container_id)` picks v1 (legacy or hybrid) or v2
-//!   (unified) from what is mounted at `cgroup_root` (normally /sys/fs/cgroup).
-//! - `add_task(pid)`, `apply(&LinuxResources)`, `freeze()`, `thaw()`, `stats()`, `pids()`,
-//!   `oom_kill_count()`, `destroy()`.
+//! - `Manager::new(root, cgroups_path, id)` picks v2 when `root` is a cgroup2 mount, else v1
+//!   (legacy, or hybrid: v1 controllers under root/<controller> plus a cgroup2 mount beside).
+//! - `add_task`, `apply(&LinuxResources)`, `freeze`/`thaw`/`is_frozen`, `stats`, `pids`,
+//!   `oom_kill_count`, `destroy`.
+//!
+//! Resource values are converted as runc 1.1 converts them (see `convert`); device rules are
+//! folded through the v1 state machine (`devices::state`) and, on v2, compiled to eBPF.
+//! Synchronous on purpose: the runtime forks.
 
-use std::path::Path;
+mod convert;
+mod detect;
+mod devices;
+mod error;
+mod fsio;
+mod path;
+mod procs;
+mod remove;
+mod stats;
+mod v1;
+mod v2;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CgroupError {
-    #[error("cgroups are not implemented yet")]
-    Unimplemented,
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+pub use error::CgroupError;
+pub use path::DEFAULT_PARENT;
+pub use stats::{
+    BlkioEntry, BlkioStats, CgroupStats, CpuStats, MemoryStats, PidsStats, ThrottlingStats,
+};
+
+use detect::Layout;
+
+/// One container's cgroup (a directory per v1 hierarchy, or one v2 directory). Creating the
+/// manager touches nothing; `add_task` and `apply` create directories as needed.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    inner: Inner,
 }
 
-pub struct Manager;
+#[derive(Debug, Clone)]
+enum Inner {
+    V1(v1::V1Manager),
+    V2(v2::V2Manager),
+}
 
 impl Manager {
-    pub fn new(_root: &Path, _cgroups_path: &str, _id: &str) -> Result<Manager, CgroupError> {
-        Err(CgroupError::Unimplemented)
+    /// `cgroups_path` is the OCI linux.cgroupsPath; absolute and relative paths both resolve
+    /// under `root` (under each controller's mount on v1); empty means "/berth/<id>". The
+    /// systemd form "slice:prefix:name" is rejected.
+    pub fn new(root: &Path, cgroups_path: &str, id: &str) -> Result<Manager, CgroupError> {
+        let rel = path::resolve(cgroups_path, id)?;
+        Ok(Manager::with_layout(root, detect::detect(root)?, rel))
+    }
+
+    fn with_layout(root: &Path, layout: Layout, rel: PathBuf) -> Manager {
+        let inner = match layout {
+            Layout::Unified => Inner::V2(v2::V2Manager::new(root, rel)),
+            Layout::Legacy {
+                hierarchies,
+                unified,
+            } => Inner::V1(v1::V1Manager::new(hierarchies, unified, rel)),
+        };
+        Manager { inner }
+    }
+
+    /// 1 for v1 (legacy or hybrid), 2 for unified.
+    pub fn version(&self) -> u8 {
+        match &self.inner {
+            Inner::V1(_) => 1,
+            Inner::V2(_) => 2,
+        }
+    }
+
+    /// The container's directories: one per v1 hierarchy (plus the hybrid cgroup2 one), or the
+    /// single v2 directory.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        match &self.inner {
+            Inner::V1(m) => m.dirs(),
+            Inner::V2(m) => vec![m.dir().to_path_buf()],
+        }
+    }
+
+    /// Moves `pid` (and, on v1, into every hierarchy) into the cgroup, creating it first.
+    pub fn add_task(&self, pid: i32) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.add_task(pid),
+            Inner::V2(m) => m.add_task(pid),
+        }
+    }
+
+    /// Writes the limits; safe to call again with new values (`docker update`). Sections that
+    /// are absent (or empty) are left alone. Device rules are applied as given: like runc, the
+    /// caller appends the rules for the devices it creates (/dev/null, /dev/zero, ...) after
+    /// Docker's deny-all; with no rules at all a container has every device on v2.
+    pub fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.apply(r),
+            Inner::V2(m) => m.apply(r),
+        }
+    }
+
+    /// Freezes every process and returns once the kernel reports the cgroup frozen (bounded;
+    /// on timeout the cgroup is thawed again and an error returned).
+    pub fn freeze(&self) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.freeze(),
+            Inner::V2(m) => m.freeze(),
+        }
+    }
+
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.thaw(),
+            Inner::V2(m) => m.thaw(),
+        }
+    }
+
+    /// Whether this cgroup itself was asked to freeze (an ancestor's freeze does not count).
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.is_frozen(),
+            Inner::V2(m) => m.is_frozen(),
+        }
+    }
+
+    /// Current usage; an error if the cgroup does not exist.
+    pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.stats(),
+            Inner::V2(m) => m.stats(),
+        }
+    }
+
+    /// Every process in the cgroup and its sub-cgroups, sorted; empty if the cgroup is gone.
+    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.pids(),
+            Inner::V2(m) => m.pids(),
+        }
+    }
+
+    /// How many processes the kernel OOM-killed in this cgroup (0 without a memory controller).
+    pub fn oom_kill_count(&self) -> Result<u64, CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.oom_kill_count(),
+            Inner::V2(m) => m.oom_kill_count(),
+        }
+    }
+
+    /// Removes the container's directories (and any sub-cgroups), retrying a bounded time while
+    /// exiting tasks drain. Parents such as /berth are left for other containers. Missing
+    /// directories are fine.
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(m) => m.destroy(),
+            Inner::V2(m) => m.destroy(),
+        }
     }
 }
