@@ -164,6 +164,34 @@ async fn idle_shim_rss() {
         task.pids().await.unwrap();
     }
     let running = support::shim_rss_kib(task.shim_pid());
+    // Detached as asked: its own session, stdio on /dev/null, cwd the state dir, a subreaper
+    // that is the init's parent.
+    let shim = task.shim_pid();
+    let stat = std::fs::read_to_string(format!("/proc/{shim}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(fields[3], shim.to_string(), "session id");
+    for fd in 0..3 {
+        let target = std::fs::read_link(format!("/proc/{shim}/fd/{fd}")).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"));
+    }
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{shim}/cwd")).unwrap(),
+        fx.state_dir()
+    );
+    let init_stat = std::fs::read_to_string(format!("/proc/{}/stat", task.pid())).unwrap();
+    let ppid = init_stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap();
+    assert_eq!(ppid, shim.to_string());
     task.kill(libc::SIGKILL, false).await.unwrap();
     within(BOUND, task.wait()).await.unwrap();
     let exited = support::shim_rss_kib(task.shim_pid());

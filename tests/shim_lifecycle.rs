@@ -269,3 +269,25 @@ async fn oom_kill_is_reported() {
     within(BOUND, task.delete()).await.unwrap();
     assert_cleaned(&fx, task.shim_pid());
 }
+
+#[tokio::test]
+async fn a_state_dir_deeper_than_sun_path_works() {
+    let fx = Fixture::new(&["sh", "-c", "echo deep"], false, false);
+    let deep = fx.dir.path().join("d".repeat(60)).join("e".repeat(60));
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut cfg = fx.config();
+    cfg.state_dir = deep.clone();
+    assert!(deep.join("shim.sock").as_os_str().len() > 108);
+    let task = within(BOUND, support::tasks().create(&cfg)).await.unwrap();
+    fx.track(&task);
+    let again = within(BOUND, support::tasks().connect(&deep))
+        .await
+        .unwrap();
+    assert_eq!(again.pid(), task.pid());
+    within(BOUND, again.start()).await.unwrap();
+    assert_eq!(within(BOUND, task.wait()).await.unwrap().code, 0);
+    within(BOUND, task.delete()).await.unwrap();
+    assert!(support::wait_exit(task.shim_pid(), Duration::from_secs(5)));
+    assert!(!deep.join("shim.sock").exists());
+    assert_eq!(fx.log_records()[0]["log"], "deep\n");
+}

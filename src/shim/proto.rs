@@ -211,7 +211,7 @@ impl LaunchArgs {
         let mut it = args.into_iter();
         let (mut id, mut bundle, mut state_dir, mut runtime, mut runtime_root, mut log) =
             (None, None, None, None, None, None);
-        let mut out_size = None;
+        let mut max_size = None;
         let mut max_file = 1u32;
         let (mut tty, mut stdin) = (false, false);
         while let Some(arg) = it.next() {
@@ -225,10 +225,17 @@ impl LaunchArgs {
                 "--runtime-root" => runtime_root = Some(PathBuf::from(value("--runtime-root")?)),
                 "--log" => log = Some(PathBuf::from(value("--log")?)),
                 "--log-max-size" => {
-                    out_size = Some(number(value("--log-max-size")?, "--log-max-size")?)
+                    max_size = Some(number(value("--log-max-size")?, "--log-max-size")?)
                 }
                 "--log-max-file" => {
-                    max_file = number(value("--log-max-file")?, "--log-max-file")? as u32
+                    let v = value("--log-max-file")?;
+                    max_file =
+                        u32::try_from(number(v.clone(), "--log-max-file")?).map_err(|_| {
+                            ArgsError::BadValue {
+                                flag: "--log-max-file",
+                                value: v.to_string_lossy().into_owned(),
+                            }
+                        })?
                 }
                 "--tty" => tty = true,
                 "--stdin" => stdin = true,
@@ -247,7 +254,7 @@ impl LaunchArgs {
             runtime: runtime.ok_or(ArgsError::Required("--runtime"))?,
             runtime_root: runtime_root.ok_or(ArgsError::Required("--runtime-root"))?,
             log: log.ok_or(ArgsError::Required("--log"))?,
-            log_max_size: out_size,
+            log_max_size: max_size,
             log_max_file: max_file,
             tty,
             stdin,

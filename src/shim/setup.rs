@@ -22,6 +22,8 @@ pub const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum SetupError {
     #[error("becoming a subreaper: {0}")]
     Reaper(#[source] io::Error),
+    #[error("entering the state dir {path}: {source}")]
+    StateDir { path: PathBuf, source: io::Error },
     #[error("control socket {path}: {source}")]
     Socket { path: PathBuf, source: io::Error },
     #[error("writing {path}: {source}")]
@@ -51,6 +53,10 @@ impl SetupError {
 pub fn create(args: LaunchArgs) -> Result<Server, SetupError> {
     let reaper = Reaper::new().map_err(SetupError::Reaper)?;
     let dir = args.state_dir.clone();
+    std::env::set_current_dir(&dir).map_err(|source| SetupError::StateDir {
+        path: dir.clone(),
+        source,
+    })?;
     let sock_path = dir.join(proto::SOCKET_NAME);
     let listener = bind(&sock_path)?;
     let pid_path = dir.join(proto::PID_FILE);
@@ -169,6 +175,8 @@ fn read_pid(path: &Path) -> Result<i32, SetupError> {
     })
 }
 
+/// Binds the control socket by its bare name in the current directory (the state dir), so a deep
+/// state dir cannot hit the 108-byte sun_path limit.
 fn bind(path: &Path) -> Result<UnixListener, SetupError> {
     let err = |source| SetupError::Socket {
         path: path.to_path_buf(),
@@ -178,15 +186,7 @@ fn bind(path: &Path) -> Result<UnixListener, SetupError> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err(e)),
         _ => {}
     }
-    // Bound by its name in the current directory (the state dir), so a deep state dir cannot
-    // hit the 108-byte sun_path limit.
-    let name = path.file_name().map(Path::new).unwrap_or(path);
-    let target = if std::env::current_dir().ok().as_deref() == path.parent() {
-        name
-    } else {
-        path
-    };
-    let l = UnixListener::bind(target).map_err(err)?;
+    let l = UnixListener::bind(proto::SOCKET_NAME).map_err(err)?;
     l.set_nonblocking(true).map_err(err)?;
     Ok(l)
 }
