@@ -16,8 +16,44 @@ pub enum CgroupError {
 
 pub struct Manager;
 
+/// Statistics as `events --stats` prints them (runc's shape); filled by the real module.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct CgroupStats {}
+
 impl Manager {
     pub fn new(_root: &Path, _cgroups_path: &str, _id: &str) -> Result<Manager, CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn add_task(&self, _pid: i32) -> Result<(), CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn apply(&self, _resources: &oci_spec::runtime::LinuxResources) -> Result<(), CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn freeze(&self) -> Result<(), CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn oom_kill_count(&self) -> Result<u64, CgroupError> {
+        Err(CgroupError::Unimplemented)
+    }
+
+    pub fn destroy(&self) -> Result<(), CgroupError> {
         Err(CgroupError::Unimplemented)
     }
 }

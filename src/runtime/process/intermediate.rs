@@ -1,0 +1,106 @@
+//! The intermediate process: it exists because a process cannot move itself into a new pid
+//! namespace, only its future children. It waits until the main process has put it in the
+//! cgroup, joins or creates the namespaces (user first, and the main process writes the id maps
+//! of a new user namespace), forks the init (pid 1 of a new pid namespace), reports the init's
+//! pid and exits. The init is then re-parented to the main process, which is a subreaper.
+
+use std::time::Duration;
+
+use crate::runtime::namespaces::{self, Kind};
+use crate::runtime::process::fork;
+use crate::runtime::process::launch::{Launch, Target, report};
+use crate::runtime::process::message::{ChildSender, InitReceiver, IntermediateReceiver, Stage};
+use crate::runtime::process::{init, sealed_exe, setup};
+use crate::runtime::rootfs::cgroupfs;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+pub fn run(
+    l: &Launch,
+    to_main: &ChildSender,
+    from_main: &IntermediateReceiver,
+    init_rx: InitReceiver,
+) -> i32 {
+    // Until it execs, nothing in a container may open our /proc files (see sealed_exe).
+    if let Err(e) = sealed_exe::set_non_dumpable() {
+        return report(
+            to_main,
+            Stage::Namespaces,
+            format!("prctl(PR_SET_DUMPABLE): {e}"),
+        );
+    }
+    if let Err(e) = from_main.wait_cgroup_joined(WAIT) {
+        return report(to_main, Stage::Namespaces, e);
+    }
+    match &l.target {
+        Target::Create(c) => {
+            // Our cgroup paths, read now: absolute, before any cgroup namespace hides them.
+            let needs_cgroup_mount = c
+                .spec
+                .mounts()
+                .iter()
+                .flatten()
+                .any(|m| m.typ().as_deref() == Some("cgroup"));
+            let cgroup_plan = if needs_cgroup_mount {
+                match cgroupfs::plan() {
+                    Ok(p) => p,
+                    Err(e) => return report(to_main, Stage::Rootfs, e),
+                }
+            } else {
+                Vec::new()
+            };
+            let joins = match namespaces::open_join_fds(&c.ns) {
+                Ok(j) => j,
+                Err(e) => return report(to_main, Stage::Namespaces, e),
+            };
+            if let Err(e) = joins.join_all() {
+                return report(to_main, Stage::Namespaces, e);
+            }
+            if c.ns.is_new(Kind::User) {
+                if let Err(e) = namespaces::unshare(libc::CLONE_NEWUSER) {
+                    return report(to_main, Stage::UserNamespace, e);
+                }
+                if let Err(e) = to_main.write_mappings() {
+                    return report(to_main, Stage::UserNamespace, e);
+                }
+                if let Err(e) = from_main.wait_mappings_written(WAIT) {
+                    return report(to_main, Stage::UserNamespace, e);
+                }
+                // Become root of the new namespace (uid 0 must be mapped, as in runc).
+                if let Err(e) = setup::set_user(0, 0, &[]) {
+                    return report(
+                        to_main,
+                        Stage::UserNamespace,
+                        format!("cannot become root in the new user namespace (is 0 mapped?): {e}"),
+                    );
+                }
+            }
+            if let Err(e) = namespaces::unshare(c.ns.unshare_flags()) {
+                return report(to_main, Stage::Namespaces, e);
+            }
+            spawn_init(to_main, || {
+                init::container_init(l, c, &cgroup_plan, to_main, &init_rx)
+            })
+        }
+        Target::Join(j) => {
+            if let Err(e) = namespaces::join_pidfd(j.pidfd, j.init_pid, j.ns_flags) {
+                return report(to_main, Stage::Namespaces, e);
+            }
+            spawn_init(to_main, || init::exec_init(l, to_main))
+        }
+    }
+}
+
+fn spawn_init(to_main: &ChildSender, child: impl FnOnce() -> i32) -> i32 {
+    let pid = match fork::fork_child(child) {
+        Ok(p) => p,
+        Err(e) => return report(to_main, Stage::Namespaces, e),
+    };
+    if let Err(e) = to_main.intermediate_done(pid) {
+        // The main process is gone; take the init down with us.
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        return report(to_main, Stage::Namespaces, e);
+    }
+    0
+}
