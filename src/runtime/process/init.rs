@@ -14,7 +14,7 @@ use crate::runtime::hooks::{self, HookKind};
 use crate::runtime::namespaces::Kind;
 use crate::runtime::network;
 use crate::runtime::process::launch::{CreateTarget, Launch, report};
-use crate::runtime::process::message::{ChildSender, InitReceiver, Stage};
+use crate::runtime::process::message::{InitReceiver, InitToMain, Stage};
 use crate::runtime::process::setup;
 use crate::runtime::rootfs::{self, RootfsPlan, cgroupfs::CgroupMountPlan};
 use crate::runtime::sysctl;
@@ -23,7 +23,7 @@ use crate::runtime::tty;
 /// How long the init waits for the main process to run the runtime hooks.
 const HOOKS_WAIT: Duration = Duration::from_secs(600);
 
-fn setsid(to_main: &ChildSender) -> Result<(), i32> {
+fn setsid(to_main: &InitToMain) -> Result<(), i32> {
     // SAFETY: setsid has no arguments; we are not a group leader (fresh fork).
     if unsafe { libc::setsid() } < 0 {
         return Err(report(
@@ -66,7 +66,7 @@ pub fn container_init(
     l: &Launch,
     c: &CreateTarget,
     cgroup_plan: &CgroupMountPlan,
-    to_main: &ChildSender,
+    to_main: &InitToMain,
     init_rx: &InitReceiver,
 ) -> i32 {
     match container_init_steps(l, c, cgroup_plan, to_main, init_rx) {
@@ -81,7 +81,7 @@ fn container_init_steps(
     l: &Launch,
     c: &CreateTarget,
     cgroup_plan: &CgroupMountPlan,
-    to_main: &ChildSender,
+    to_main: &InitToMain,
     init_rx: &InitReceiver,
 ) -> Result<Never, i32> {
     let fail = |stage, e: &dyn std::fmt::Display| report(to_main, stage, e);
@@ -209,7 +209,7 @@ fn set_hostname(
 }
 
 /// A process exec'd into a running container (already in its namespaces and cgroup).
-pub fn exec_init(l: &Launch, to_main: &ChildSender) -> i32 {
+pub fn exec_init(l: &Launch, to_main: &InitToMain) -> i32 {
     let fail = |stage, e: &dyn std::fmt::Display| report(to_main, stage, e);
     if let Err(code) = setsid(to_main) {
         return code;

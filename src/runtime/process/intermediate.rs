@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::runtime::namespaces::{self, Kind};
 use crate::runtime::process::fork;
 use crate::runtime::process::launch::{Launch, Target, report};
-use crate::runtime::process::message::{ChildSender, InitReceiver, IntermediateReceiver, Stage};
+use crate::runtime::process::message::{
+    InitReceiver, InitToMain, IntermediateReceiver, IntermediateToMain, Stage,
+};
 use crate::runtime::process::{init, sealed_exe, setup};
 use crate::runtime::rootfs::cgroupfs;
 
@@ -17,8 +19,9 @@ const WAIT: Duration = Duration::from_secs(60);
 
 pub fn run(
     l: &Launch,
-    to_main: &ChildSender,
+    to_main: &IntermediateToMain,
     from_main: &IntermediateReceiver,
+    init_to_main: InitToMain,
     init_rx: InitReceiver,
 ) -> i32 {
     // Until it execs, nothing in a container may open our /proc files (see sealed_exe).
@@ -79,20 +82,27 @@ pub fn run(
                 return report(to_main, Stage::Namespaces, e);
             }
             spawn_init(to_main, || {
-                init::container_init(l, c, &cgroup_plan, to_main, &init_rx)
+                init::container_init(l, c, &cgroup_plan, &init_to_main, &init_rx)
             })
         }
         Target::Join(j) => {
             if let Err(e) = namespaces::join_pidfd(j.pidfd, j.init_pid, j.ns_flags) {
                 return report(to_main, Stage::Namespaces, e);
             }
-            spawn_init(to_main, || init::exec_init(l, to_main))
+            spawn_init(to_main, || init::exec_init(l, &init_to_main))
         }
     }
 }
 
-fn spawn_init(to_main: &ChildSender, child: impl FnOnce() -> i32) -> i32 {
-    let pid = match fork::fork_child(child) {
+fn spawn_init(to_main: &IntermediateToMain, child: impl FnOnce() -> i32) -> i32 {
+    let ours = to_main.raw_fd();
+    let pid = match fork::fork_child(|| {
+        // The init has no business on our channel; closing it lets the main process see EOF
+        // if we die before reporting.
+        // SAFETY: closing an inherited descriptor the init never uses.
+        unsafe { libc::close(ours) };
+        child()
+    }) {
         Ok(p) => p,
         Err(e) => return report(to_main, Stage::Namespaces, e),
     };

@@ -144,8 +144,10 @@ pub fn launch(
 ) -> Result<i32, LaunchError> {
     fork::become_subreaper().map_err(LaunchError::Subreaper)?;
     let message::Channels {
-        main_rx,
-        to_main,
+        from_intermediate,
+        intermediate_to_main,
+        from_init,
+        init_to_main,
         to_intermediate,
         intermediate_rx,
         to_init,
@@ -153,15 +155,20 @@ pub fn launch(
     } = message::channels()?;
     // The parent's ends are closed in the child by number (the child never runs destructors);
     // the children's ends move into the closure, which the parent drops right after the fork.
-    let parent_fds = [main_rx.raw_fd(), to_intermediate.raw_fd(), to_init.raw_fd()];
-    let child_ends = (to_main, intermediate_rx, init_rx);
+    let parent_fds = [
+        from_intermediate.raw_fd(),
+        from_init.raw_fd(),
+        to_intermediate.raw_fd(),
+        to_init.raw_fd(),
+    ];
+    let child_ends = (intermediate_to_main, intermediate_rx, init_to_main, init_rx);
     let intermediate_pid = fork::fork_child(move || {
         for fd in parent_fds {
             // SAFETY: closing descriptors this process inherited and will not use.
             unsafe { libc::close(fd) };
         }
-        let (to_main, intermediate_rx, init_rx) = child_ends;
-        intermediate::run(l, &to_main, &intermediate_rx, init_rx)
+        let (to_main, from_main, init_to_main, init_rx) = child_ends;
+        intermediate::run(l, &to_main, &from_main, init_to_main, init_rx)
     })?;
     let mut children = Children {
         pids: vec![intermediate_pid],
@@ -177,7 +184,7 @@ pub fn launch(
     to_intermediate.cgroup_joined()?;
 
     let init_pid = loop {
-        match main_rx.intermediate_event(CHILD_TIMEOUT)? {
+        match from_intermediate.intermediate_event(CHILD_TIMEOUT)? {
             IntermediateEvent::WriteMappings => {
                 write_mappings(l, intermediate_pid)?;
                 to_intermediate.mappings_written()?;
@@ -190,12 +197,12 @@ pub fn launch(
     let _ = fork::wait_child(intermediate_pid);
     children.pids.retain(|&p| p != intermediate_pid);
 
-    while let InitEvent::RunCreateRuntimeHooks = main_rx.init_event(CHILD_TIMEOUT)? {
+    while let InitEvent::RunCreateRuntimeHooks = from_init.init_event(CHILD_TIMEOUT)? {
         let state = create_runtime_hooks(init_pid).map_err(LaunchError::Hooks)?;
         to_init.hooks_done(state)?;
     }
     if matches!(l.target, Target::Join(_)) {
-        main_rx.wait_exec(CHILD_TIMEOUT)?;
+        from_init.wait_exec(CHILD_TIMEOUT)?;
     }
     children.armed = false;
     Ok(init_pid)
@@ -203,7 +210,7 @@ pub fn launch(
 
 /// The init and intermediate both report failures through this, then exit non-zero.
 pub(super) fn report(
-    to_main: &message::ChildSender,
+    to_main: &dyn message::ReportFailure,
     stage: message::Stage,
     err: impl std::fmt::Display,
 ) -> i32 {

@@ -6,7 +6,7 @@
 //!   main -> intermediate: CgroupJoined, MappingsWritten
 //!   init -> main:         RunCreateRuntimeHooks, InitReady
 //!   main -> init:         HooksDone{state}
-//!   any child -> main:    Failure{stage, message}
+//!   either child -> main: Failure{stage, message} (on its own channel)
 
 use std::time::Duration;
 
@@ -93,10 +93,14 @@ fn unexpected(expected: &'static str, got: Message) -> MessageError {
     }
 }
 
-/// All the ends for one launch; each process keeps the ones it uses and drops the rest.
+/// All the ends for one launch; each process keeps the ones it uses and drops the rest. The
+/// intermediate and the init each have their own channel to the main process, so their messages
+/// can never interleave.
 pub struct Channels {
-    pub main_rx: MainReceiver,
-    pub to_main: ChildSender,
+    pub from_intermediate: MainReceiver,
+    pub intermediate_to_main: IntermediateToMain,
+    pub from_init: MainReceiver,
+    pub init_to_main: InitToMain,
     pub to_intermediate: IntermediateSender,
     pub intermediate_rx: IntermediateReceiver,
     pub to_init: InitSender,
@@ -107,13 +111,16 @@ pub fn channels() -> Result<Channels, ChannelError> {
     let (a, b) = channel()?;
     let (c, d) = channel()?;
     let (e, f) = channel()?;
+    let (g, h) = channel()?;
     Ok(Channels {
-        to_main: ChildSender(a),
-        main_rx: MainReceiver(b),
-        to_intermediate: IntermediateSender(c),
-        intermediate_rx: IntermediateReceiver(d),
-        to_init: InitSender(e),
-        init_rx: InitReceiver(f),
+        intermediate_to_main: IntermediateToMain(a),
+        from_intermediate: MainReceiver(b),
+        init_to_main: InitToMain(c),
+        from_init: MainReceiver(d),
+        to_intermediate: IntermediateSender(e),
+        intermediate_rx: IntermediateReceiver(f),
+        to_init: InitSender(g),
+        init_rx: InitReceiver(h),
     })
 }
 
@@ -163,10 +170,15 @@ impl MainReceiver {
     }
 }
 
-/// Used by the intermediate and the init to talk to the main process.
-pub struct ChildSender(Sender<Message>);
+/// Where a child reports the error that ends it.
+pub trait ReportFailure {
+    fn failure(&self, f: ChildFailure) -> Result<(), ChannelError>;
+}
 
-impl ChildSender {
+/// The intermediate's channel to the main process.
+pub struct IntermediateToMain(Sender<Message>);
+
+impl IntermediateToMain {
     pub fn write_mappings(&self) -> Result<(), ChannelError> {
         self.0.send(&Message::WriteMappings)
     }
@@ -175,6 +187,21 @@ impl ChildSender {
         self.0.send(&Message::IntermediateDone { init_pid })
     }
 
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.raw_fd()
+    }
+}
+
+impl ReportFailure for IntermediateToMain {
+    fn failure(&self, f: ChildFailure) -> Result<(), ChannelError> {
+        self.0.send(&Message::Failure(f))
+    }
+}
+
+/// The init's (or exec'd process's) channel to the main process.
+pub struct InitToMain(Sender<Message>);
+
+impl InitToMain {
     pub fn run_create_runtime_hooks(&self) -> Result<(), ChannelError> {
         self.0.send(&Message::RunCreateRuntimeHooks)
     }
@@ -182,8 +209,10 @@ impl ChildSender {
     pub fn ready(&self) -> Result<(), ChannelError> {
         self.0.send(&Message::InitReady)
     }
+}
 
-    pub fn failure(&self, f: ChildFailure) -> Result<(), ChannelError> {
+impl ReportFailure for InitToMain {
+    fn failure(&self, f: ChildFailure) -> Result<(), ChannelError> {
         self.0.send(&Message::Failure(f))
     }
 }
@@ -253,40 +282,40 @@ mod tests {
     #[test]
     fn wrong_message_names_both_sides() {
         let ch = channels().unwrap();
-        ch.to_main.ready().unwrap();
+        ch.intermediate_to_main.write_mappings().unwrap();
         let e = ch
-            .main_rx
-            .intermediate_event(Duration::from_secs(1))
+            .from_intermediate
+            .init_event(Duration::from_secs(1))
             .err()
             .unwrap();
         assert_eq!(
             e.to_string(),
-            "expected message WriteMappings or IntermediateDone, received InitReady"
+            "expected message RunCreateRuntimeHooks or InitReady, received WriteMappings"
         );
     }
 
     #[test]
     fn child_failures_come_back_structured() {
         let ch = channels().unwrap();
-        ch.to_main
+        ch.init_to_main
             .failure(ChildFailure {
                 stage: Stage::Rootfs,
                 message: "mount /proc: permission denied".into(),
             })
             .unwrap();
-        match ch.main_rx.init_event(Duration::from_secs(1)) {
+        match ch.from_init.init_event(Duration::from_secs(1)) {
             Err(MessageError::Child(f)) => {
                 assert_eq!(f.stage, Stage::Rootfs);
                 assert_eq!(f.message, "mount /proc: permission denied");
             }
             _ => panic!("expected a child failure"),
         }
-        ch.to_main.intermediate_done(42).unwrap();
+        ch.intermediate_to_main.intermediate_done(42).unwrap();
         assert!(matches!(
-            ch.main_rx.intermediate_event(Duration::from_secs(1)),
+            ch.from_intermediate.intermediate_event(Duration::from_secs(1)),
             Ok(IntermediateEvent::Done { init_pid: 42 })
         ));
-        drop(ch.to_main);
-        assert!(ch.main_rx.wait_exec(Duration::from_secs(1)).is_ok());
+        drop(ch.init_to_main);
+        assert!(ch.from_init.wait_exec(Duration::from_secs(1)).is_ok());
     }
 }
