@@ -32,9 +32,21 @@ fn create_start_state_kill_delete() {
             "[{}] created {created:?}",
             rt.name
         );
-        assert!(st["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")));
+        assert!(
+            st["ociVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1."))
+        );
         // The init is waiting: the user process has not run.
-        c.runtime_err(&["create", "--bundle", c.bundle.path().to_str().unwrap(), &c.id], "exist");
+        c.runtime_err(
+            &[
+                "create",
+                "--bundle",
+                c.bundle.path().to_str().unwrap(),
+                &c.id,
+            ],
+            "exist",
+        );
 
         c.start();
         assert_eq!(c.status(), "running", "[{}]", rt.name);
@@ -131,7 +143,8 @@ fn stdio_goes_through_the_callers_pipes() {
         // SAFETY: pipe2 fills two descriptors.
         assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         // SAFETY: fresh descriptors.
-        let (out_r, out_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (out_r, out_w) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         let (in_r, in_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let bundle = c.bundle.path().to_str().unwrap().to_string();
@@ -202,7 +215,8 @@ fn create_fails_with_the_childs_message_and_leaves_nothing() {
         // Quoted inside a logrus text line on stderr, by both runtimes.
         let err = c.stderr();
         assert!(
-            err.contains("no-such-command-anywhere") && err.contains("executable file not found in $PATH"),
+            err.contains("no-such-command-anywhere")
+                && err.contains("executable file not found in $PATH"),
             "[{}] {err}",
             rt.name
         );
@@ -251,7 +265,12 @@ fn terminal_through_the_console_socket() {
             (sock, master)
         });
         let out = c.create_with(&["--console-socket", &path]);
-        assert!(out.status.success(), "[{}] create failed: {}", rt.name, c.stderr());
+        assert!(
+            out.status.success(),
+            "[{}] create failed: {}",
+            rt.name,
+            c.stderr()
+        );
         let (_sock, mut master) = handle.join().unwrap();
         c.start();
         let out = read_pty_until(&mut master, "done-42", Duration::from_secs(20));
@@ -269,7 +288,12 @@ fn terminal_without_console_socket_is_refused() {
         c.config["process"]["terminal"] = serde_json::json!(true);
         let out = c.create_with(&[]);
         assert!(!out.status.success(), "[{}]", rt.name);
-        assert!(c.stderr().contains("console socket"), "[{}] {}", rt.name, c.stderr());
+        assert!(
+            c.stderr().contains("console socket"),
+            "[{}] {}",
+            rt.name,
+            c.stderr()
+        );
         c.finish();
     }
 }
@@ -281,7 +305,11 @@ fn pid_file_and_list() {
         let pid_file = c.bundle.path().join("init.pid");
         let out = c.create_with(&["--pid-file", pid_file.to_str().unwrap()]);
         assert!(out.status.success(), "[{}] {}", rt.name, c.stderr());
-        let written: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let written: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert_eq!(written, c.pid(), "[{}]", rt.name);
         let list = c.runtime_ok(&["list"]);
         let line = list.lines().find(|l| l.starts_with(&c.id)).unwrap_or("");

@@ -81,8 +81,7 @@ pub fn berth_cgroups_implemented() -> bool {
     static ANSWER: OnceLock<bool> = OnceLock::new();
     *ANSWER.get_or_init(|| {
         let path = format!("/berth-test-probe-{}", std::process::id());
-        match berth::runtime::cgroups::Manager::new(Path::new("/sys/fs/cgroup"), &path, "probe")
-        {
+        match berth::runtime::cgroups::Manager::new(Path::new("/sys/fs/cgroup"), &path, "probe") {
             Ok(m) => {
                 let _ = m.destroy();
                 true
@@ -96,10 +95,8 @@ pub fn cgroups_available(rt: &Runtime) -> bool {
     !rt.is_berth() || berth_cgroups_implemented()
 }
 
-pub const CGROUPS_PENDING: &str =
-    "runtime::cgroups is still the stub (cgroups are not implemented yet); un-skipped automatically once the cgroups branch is merged";
-pub const SECCOMP_PENDING: &str =
-    "runtime::seccomp is still the stub (seccomp is not implemented yet); un-skipped automatically once the seccomp branch is merged";
+pub const CGROUPS_PENDING: &str = "runtime::cgroups is still the stub (cgroups are not implemented yet); un-skipped automatically once the cgroups branch is merged";
+pub const SECCOMP_PENDING: &str = "runtime::seccomp is still the stub (seccomp is not implemented yet); un-skipped automatically once the seccomp branch is merged";
 
 /// Docker's default capability set (moby oci/caps/defaults.go), as CapEff shows it.
 pub const DOCKER_CAPS: &[&str] = &[
@@ -495,7 +492,9 @@ impl Container {
         let mut out = Vec::new();
         if let Ok(rd) = fs::read_dir("/sys/fs/cgroup") {
             for e in rd.flatten() {
-                let p = e.path().join(cgroups_path(&self.id).trim_start_matches('/'));
+                let p = e
+                    .path()
+                    .join(cgroups_path(&self.id).trim_start_matches('/'));
                 if p.exists() {
                     out.push(p);
                 }
@@ -573,15 +572,27 @@ impl Inotify {
     pub fn new(path: &Path) -> Inotify {
         // SAFETY: inotify_init1 returns a new descriptor or -1.
         let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+        assert!(
+            fd >= 0,
+            "inotify_init1: {}",
+            std::io::Error::last_os_error()
+        );
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let c = std::ffi::CString::new(path.to_str().expect("utf8 path")).expect("path");
         // SAFETY: valid descriptor and C string.
         let wd = unsafe {
-            libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), libc::IN_MODIFY | libc::IN_CLOSE_WRITE)
+            libc::inotify_add_watch(
+                fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::IN_MODIFY | libc::IN_CLOSE_WRITE,
+            )
         };
-        assert!(wd >= 0, "inotify_add_watch: {}", std::io::Error::last_os_error());
+        assert!(
+            wd >= 0,
+            "inotify_add_watch: {}",
+            std::io::Error::last_os_error()
+        );
         Inotify(fd)
     }
 

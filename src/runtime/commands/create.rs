@@ -56,6 +56,17 @@ fn mkfifo(path: &Path) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// Opens the exec fifo read-write: that never blocks, and the init's copy keeps a writer open so
+/// its read (waiting for `start`) cannot see end-of-file. `start` opens it for writing, which
+/// fails with ENXIO once no reader is left (the init is gone), and writes one byte.
+fn open_fifo(path: &Path) -> Result<fs::File, RuntimeError> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
 /// Creates the state root (0700, as runc) and the container's directory; an existing directory
 /// means the ID is taken.
 pub fn make_container_dir(root: &Path, id: &str) -> Result<PathBuf, RuntimeError> {
@@ -127,6 +138,7 @@ pub fn create_container(
     };
     let fifo_path = dir.join(EXEC_FIFO);
     mkfifo(&fifo_path)?;
+    let fifo = open_fifo(&fifo_path)?;
     let console = o
         .console_socket
         .as_deref()
@@ -163,7 +175,7 @@ pub fn create_container(
             spec,
             rootfs: &loaded.rootfs,
             bundle: &loaded.bundle,
-            fifo_path,
+            fifo,
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
             ns,
@@ -176,15 +188,14 @@ pub fn create_container(
         uid_mappings: linux.uid_mappings().clone().unwrap_or_default(),
         gid_mappings: linux.gid_mappings().clone().unwrap_or_default(),
     };
-    let init_pid = launch::launch(&l, |pid| {
+    let launched = launch::launch(&l, |pid| {
         // The state the hooks see: status "creating", the init's host pid.
         let state = container::hook_state(&st, "creating", pid);
         hooks::run_all(&runtime_hooks, HookKind::CreateRuntime, &state)
             .map_err(|e| e.to_string())?;
         Ok(state)
     })?;
-    drop(l);
-
+    let init_pid = launched.pid;
     let stat = procfs::read_stat(init_pid).map_err(|source| RuntimeError::Sys {
         what: format!("read /proc/{init_pid}/stat"),
         source,
@@ -195,6 +206,8 @@ pub fn create_container(
     if let Some(pid_file) = &o.pid_file {
         write_pid_file(pid_file, init_pid)?;
     }
+    launched.commit()?;
+    drop(l);
     cleanup.armed = false;
     Ok(st)
 }

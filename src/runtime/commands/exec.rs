@@ -170,7 +170,9 @@ pub fn run(global: &GlobalOpts, o: &ExecOpts) -> Result<i32, RuntimeError> {
         uid_mappings: Vec::new(),
         gid_mappings: Vec::new(),
     };
-    let pid = launch::launch(&l, |_| Ok(String::new()))?;
+    let launched = launch::launch(&l, |_| Ok(String::new()))?;
+    let pid = launched.pid;
+    launched.commit()?;
     drop(l);
     if let Some(f) = &o.pid_file {
         write_pid_file(f, pid)?;

@@ -3,11 +3,7 @@
 //! standard_init_linux.go / setns_init_linux.go.
 
 use std::ffi::CString;
-use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::runtime::hooks::{self, HookKind};
@@ -22,6 +18,8 @@ use crate::runtime::tty;
 
 /// How long the init waits for the main process to run the runtime hooks.
 const HOOKS_WAIT: Duration = Duration::from_secs(600);
+/// How long the init waits for the main process to save the state after "ready".
+const COMMIT_WAIT: Duration = Duration::from_secs(60);
 
 fn setsid(to_main: &InitToMain) -> Result<(), i32> {
     // SAFETY: setsid has no arguments; we are not a group leader (fresh fork).
@@ -33,21 +31,6 @@ fn setsid(to_main: &InitToMain) -> Result<(), i32> {
         ));
     }
     Ok(())
-}
-
-/// Opens the exec fifo read-write: that never blocks, and keeps a writer open so the read that
-/// waits for `start` cannot see end-of-file. `start` opens it for writing (which fails with
-/// ENXIO once we are gone) and writes one byte.
-fn open_fifo(path: &Path) -> io::Result<File> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: open with a valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fresh descriptor.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// A session keyring of its own, so containers do not share the caller's keys (runc's default;
@@ -87,13 +70,8 @@ fn container_init_steps(
     let fail = |stage, e: &dyn std::fmt::Display| report(to_main, stage, e);
     // A session of its own: required for a controlling terminal, and what runc does.
     setsid(to_main)?;
-    // Opened while the host's mount namespace is still visible.
-    let mut fifo = open_fifo(&c.fifo_path).map_err(|e| {
-        fail(
-            Stage::Process,
-            &format!("open exec fifo {}: {e}", c.fifo_path.display()),
-        )
-    })?;
+    // Inherited from the main process, open read-write (see commands::create).
+    let mut fifo = &c.fifo;
     if !c.no_new_keyring {
         join_session_keyring(c.id);
     }
@@ -158,6 +136,11 @@ fn container_init_steps(
 
     let target = setup::apply(&l.process).map_err(|(stage, e)| fail(stage, &e))?;
     to_main.ready().map_err(|e| fail(Stage::Process, &e))?;
+    // Only a container whose state was saved may linger; otherwise nobody could ever start or
+    // delete it.
+    if init_rx.wait_commit(COMMIT_WAIT).is_err() {
+        return Err(1);
+    }
 
     // Blocks until `start`.
     let mut byte = [0u8; 1];
@@ -169,7 +152,6 @@ fn container_init_steps(
             Err(_) => return Err(1),
         }
     }
-    drop(fifo);
     // Nobody listens on the channel any more; errors from here on can only end the process.
     let start_hooks = hooks::of_kind(hooks, HookKind::StartContainer);
     if hooks::run_all(&start_hooks, HookKind::StartContainer, &hook_state).is_err() {

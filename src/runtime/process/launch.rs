@@ -8,7 +8,8 @@
 //! 4. learn the init's pid; reap the intermediate;
 //! 5. run the createRuntime/prestart hooks when the init asks (it waits, mounts in place,
 //!    before pivot_root);
-//! 6. wait for the init's "ready" (and, for exec, for its channel end to close at execve).
+//! 6. wait for the init's "ready" (and, for exec, for its channel end to close at execve);
+//! 7. (the caller saves the state, then `Launched::commit`) tell the init to wait for `start`.
 //!
 //! On any failure the children are killed, so a failed create leaves no process behind.
 
@@ -16,6 +17,7 @@ use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
 use std::time::Duration;
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxResources, Spec};
@@ -67,7 +69,9 @@ pub struct CreateTarget<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
-    pub fifo_path: PathBuf,
+    /// The exec fifo, opened read-write by the main process (the init inherits it; in a user
+    /// namespace it could not open the state directory itself).
+    pub fifo: std::fs::File,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub ns: NamespacePlan,
@@ -135,13 +139,13 @@ fn write_mappings(l: &Launch, pid: i32) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// Runs the dance; returns the pid of the container's init (create) or of the exec'd process.
+/// Runs the dance; returns the container's init (create) or the exec'd process.
 /// `create_runtime_hooks(init_pid)` runs the runtime-namespace hooks and returns the state JSON
 /// the init passes to its own hooks.
 pub fn launch(
     l: &Launch,
     mut create_runtime_hooks: impl FnMut(i32) -> Result<String, String>,
-) -> Result<i32, LaunchError> {
+) -> Result<Launched, LaunchError> {
     fork::become_subreaper().map_err(LaunchError::Subreaper)?;
     let message::Channels {
         from_intermediate,
@@ -201,11 +205,38 @@ pub fn launch(
         let state = create_runtime_hooks(init_pid).map_err(LaunchError::Hooks)?;
         to_init.hooks_done(state)?;
     }
-    if matches!(l.target, Target::Join(_)) {
-        from_init.wait_exec(CHILD_TIMEOUT)?;
+    let to_init = match l.target {
+        Target::Join(_) => {
+            from_init.wait_exec(CHILD_TIMEOUT)?;
+            None
+        }
+        Target::Create(_) => Some(to_init),
+    };
+    Ok(Launched {
+        pid: init_pid,
+        to_init,
+        children,
+    })
+}
+
+/// A started process, killed again unless `commit` is called: a create that fails after this
+/// point (saving the state, the pid file) leaves nothing running.
+pub struct Launched {
+    pub pid: i32,
+    to_init: Option<message::InitSender>,
+    children: Children,
+}
+
+impl Launched {
+    /// Keeps the process. A container init is told the state is saved and it may now wait for
+    /// `start`; it exits instead if the main process goes away before this.
+    pub fn commit(mut self) -> Result<(), LaunchError> {
+        if let Some(t) = &self.to_init {
+            t.commit()?;
+        }
+        self.children.armed = false;
+        Ok(())
     }
-    children.armed = false;
-    Ok(init_pid)
 }
 
 /// The init and intermediate both report failures through this, then exit non-zero.

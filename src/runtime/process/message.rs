@@ -5,7 +5,7 @@
 //!   intermediate -> main: WriteMappings (after unsharing a user ns), IntermediateDone{init_pid}
 //!   main -> intermediate: CgroupJoined, MappingsWritten
 //!   init -> main:         RunCreateRuntimeHooks, InitReady
-//!   main -> init:         HooksDone{state}
+//!   main -> init:         HooksDone{state}, Commit (state saved: now wait for `start`)
 //!   either child -> main: Failure{stage, message} (on its own channel)
 
 use std::time::Duration;
@@ -24,6 +24,7 @@ pub enum Message {
     RunCreateRuntimeHooks,
     HooksDone { state: String },
     InitReady,
+    Commit,
     Failure(ChildFailure),
 }
 
@@ -37,6 +38,7 @@ impl Message {
             Message::RunCreateRuntimeHooks => "RunCreateRuntimeHooks",
             Message::HooksDone { .. } => "HooksDone",
             Message::InitReady => "InitReady",
+            Message::Commit => "Commit",
             Message::Failure(_) => "Failure",
         }
     }
@@ -258,6 +260,10 @@ impl InitSender {
         self.0.raw_fd()
     }
 
+    pub fn commit(&self) -> Result<(), ChannelError> {
+        self.0.send(&Message::Commit)
+    }
+
     pub fn hooks_done(&self, state: String) -> Result<(), ChannelError> {
         self.0.send(&Message::HooksDone { state })
     }
@@ -271,6 +277,15 @@ impl InitReceiver {
         match self.0.recv(timeout)? {
             Message::HooksDone { state } => Ok(state),
             other => Err(unexpected("HooksDone", other)),
+        }
+    }
+
+    /// The main process saved the container's state; anything else (its exit included) means
+    /// the create failed and the init must not linger.
+    pub fn wait_commit(&self, timeout: Duration) -> Result<(), MessageError> {
+        match self.0.recv(timeout)? {
+            Message::Commit => Ok(()),
+            other => Err(unexpected("Commit", other)),
         }
     }
 }
@@ -312,7 +327,8 @@ mod tests {
         }
         ch.intermediate_to_main.intermediate_done(42).unwrap();
         assert!(matches!(
-            ch.from_intermediate.intermediate_event(Duration::from_secs(1)),
+            ch.from_intermediate
+                .intermediate_event(Duration::from_secs(1)),
             Ok(IntermediateEvent::Done { init_pid: 42 })
         ));
         drop(ch.init_to_main);

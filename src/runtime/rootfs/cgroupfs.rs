@@ -60,17 +60,14 @@ pub fn plan_from(mounts: &[MountInfo], proc_cgroup: &str) -> CgroupMountPlan {
     let own = parse_proc_cgroup(proc_cgroup);
     let mut out: CgroupMountPlan = Vec::new();
     for m in mounts {
-        if m.fstype != "cgroup" && m.fstype != "cgroup2" {
+        // Only v1 hierarchies: runc leaves the hybrid layout's cgroup2 mount out as well.
+        if m.fstype != "cgroup" {
             continue;
         }
         // A controller lives in exactly one hierarchy, so the line whose controllers all appear
         // in the mount's options is the one (mount options also carry rw, xattr, ...).
         let Some((_, path)) = own.iter().find(|(c, _)| {
-            if m.fstype == "cgroup2" {
-                c.is_empty()
-            } else {
-                !c.is_empty() && c.split(',').all(|x| m.super_options.iter().any(|o| o == x))
-            }
+            !c.is_empty() && c.split(',').all(|x| m.super_options.iter().any(|o| o == x))
         }) else {
             continue;
         };
