@@ -443,3 +443,39 @@ fn cgroup_mount_shows_the_hierarchies_read_only() {
         c.finish();
     }
 }
+
+#[test]
+fn time_namespace_with_offsets() {
+    for rt in runtimes() {
+        if rt.name == "runc" {
+            skip(
+                &rt,
+                "time_namespace_with_offsets",
+                "runc 1.1 has no time namespace support",
+            );
+            continue;
+        }
+        let mut c = Container::new(&rt, "timens");
+        c.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c.config["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000}});
+        c.args(&["cat", "/proc/uptime"]);
+        let out = c.output_of_run();
+        let uptime: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
+        let host: f64 = fs::read_to_string("/proc/uptime")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            uptime >= 864000.0 && uptime - host > 863000.0,
+            "[{}] {out}",
+            rt.name
+        );
+        c.finish();
+    }
+}

@@ -99,6 +99,19 @@ fn killing_a_created_container_and_deleting_it() {
 }
 
 #[test]
+fn term_stops_a_created_container() {
+    for rt in runtimes() {
+        let c = Container::new(&rt, "created-term");
+        c.create();
+        let pid = c.pid();
+        c.runtime_ok(&["kill", &c.id, "TERM"]);
+        c.wait_exit(pid);
+        assert_eq!(c.status(), "stopped", "[{}]", rt.name);
+        c.finish();
+    }
+}
+
+#[test]
 fn delete_force_of_a_running_container() {
     for rt in runtimes() {
         let c = Container::new(&rt, "force");

@@ -147,11 +147,10 @@ pub fn create_container(
     let resources = cgroup::creation_resources(spec);
 
     let hooks_cfg = spec.hooks().as_ref();
-    let runtime_hooks: Vec<_> = hooks::of_kind(hooks_cfg, HookKind::Prestart)
-        .into_iter()
-        .chain(hooks::of_kind(hooks_cfg, HookKind::CreateRuntime))
-        .collect();
-    let pre_pivot_sync = !runtime_hooks.is_empty()
+    let prestart = hooks::of_kind(hooks_cfg, HookKind::Prestart);
+    let create_runtime = hooks::of_kind(hooks_cfg, HookKind::CreateRuntime);
+    let pre_pivot_sync = !prestart.is_empty()
+        || !create_runtime.is_empty()
         || !hooks::of_kind(hooks_cfg, HookKind::CreateContainer).is_empty()
         || !hooks::of_kind(hooks_cfg, HookKind::StartContainer).is_empty();
 
@@ -191,7 +190,8 @@ pub fn create_container(
     let launched = launch::launch(&l, |pid| {
         // The state the hooks see: status "creating", the init's host pid.
         let state = container::hook_state(&st, "creating", pid);
-        hooks::run_all(&runtime_hooks, HookKind::CreateRuntime, &state)
+        hooks::run_all(&prestart, HookKind::Prestart, &state).map_err(|e| e.to_string())?;
+        hooks::run_all(&create_runtime, HookKind::CreateRuntime, &state)
             .map_err(|e| e.to_string())?;
         Ok(state)
     })?;

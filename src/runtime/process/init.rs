@@ -33,6 +33,29 @@ fn setsid(to_main: &InitToMain) -> Result<(), i32> {
     Ok(())
 }
 
+extern "C" fn exit_on_signal(sig: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + sig) }
+}
+
+/// As pid 1 of its namespace the init ignores every signal it has no handler for (SIGKILL
+/// aside), so `kill ID TERM` on a created container would do nothing; runc's init dies. Handlers
+/// that exit give the same result, and execve resets them to the default for the user's program.
+fn die_on_termination_signals() {
+    for sig in [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+    ] {
+        // SAFETY: installing a handler that only calls _exit.
+        unsafe { libc::signal(sig, exit_on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
 /// A session keyring of its own, so containers do not share the caller's keys (runc's default;
 /// kernels or seccomp policies without keyrings are tolerated).
 fn join_session_keyring(id: &str) {
@@ -70,6 +93,7 @@ fn container_init_steps(
     let fail = |stage, e: &dyn std::fmt::Display| report(to_main, stage, e);
     // A session of its own: required for a controlling terminal, and what runc does.
     setsid(to_main)?;
+    die_on_termination_signals();
     // Inherited from the main process, open read-write (see commands::create).
     let mut fifo = &c.fifo;
     if !c.no_new_keyring {

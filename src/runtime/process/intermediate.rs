@@ -81,6 +81,22 @@ pub fn run(
             if let Err(e) = namespaces::unshare(c.ns.unshare_flags()) {
                 return report(to_main, Stage::Namespaces, e);
             }
+            // Clock offsets of a new time namespace can only be set before its first process.
+            if c.ns.is_new(Kind::Time)
+                && let Some(offsets) = c
+                    .spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.time_offsets().as_ref())
+                && let Err(e) =
+                    std::fs::write("/proc/self/timens_offsets", time_offsets_text(offsets))
+            {
+                return report(
+                    to_main,
+                    Stage::Namespaces,
+                    format!("write timens_offsets: {e}"),
+                );
+            }
             spawn_init(to_main, || {
                 init::container_init(l, c, &cgroup_plan, &init_to_main, &init_rx)
             })
@@ -92,6 +108,25 @@ pub fn run(
             spawn_init(to_main, || init::exec_init(l, &init_to_main))
         }
     }
+}
+
+/// `linux.timeOffsets` in /proc/<pid>/timens_offsets format ("<clock> <secs> <nanosecs>").
+pub fn time_offsets_text(
+    offsets: &std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>,
+) -> String {
+    let mut clocks: Vec<&String> = offsets.keys().collect();
+    clocks.sort();
+    clocks
+        .into_iter()
+        .map(|clock| {
+            let o = &offsets[clock];
+            format!(
+                "{clock} {} {}\n",
+                o.secs().unwrap_or(0),
+                o.nanosecs().unwrap_or(0)
+            )
+        })
+        .collect()
 }
 
 fn spawn_init(to_main: &IntermediateToMain, child: impl FnOnce() -> i32) -> i32 {
@@ -113,4 +148,22 @@ fn spawn_init(to_main: &IntermediateToMain, child: impl FnOnce() -> i32) -> i32 
         return report(to_main, Stage::Namespaces, e);
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_offsets_in_kernel_format() {
+        let offsets: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
+            serde_json::from_str(
+                r#"{"monotonic":{"secs":10},"boottime":{"secs":-5,"nanosecs":7}}"#,
+            )
+            .unwrap();
+        assert_eq!(
+            time_offsets_text(&offsets),
+            "boottime -5 7\nmonotonic 10 0\n"
+        );
+    }
 }
