@@ -479,3 +479,20 @@ fn time_namespace_with_offsets() {
         c.finish();
     }
 }
+
+#[test]
+fn signals_start_out_default_and_unblocked() {
+    for rt in runtimes() {
+        let mut c = Container::new(&rt, "sigs");
+        c.args(&["cat", "/proc/self/status"]);
+        let status = c.output_of_run();
+        // runc passes on whatever the caller ignored among signals 32 and 33 (glibc's own, which
+        // Go leaves alone); berth-runtime resets every signal.
+        let reserved: u64 = if rt.name == "runc" { 0b11 << 31 } else { 0 };
+        for k in ["SigBlk", "SigIgn", "SigCgt"] {
+            let v = u64::from_str_radix(status_field(&status, k).unwrap(), 16).unwrap();
+            assert_eq!(v & !reserved, 0, "[{}] {k} = {v:#x}", rt.name);
+        }
+        c.finish();
+    }
+}

@@ -333,3 +333,46 @@ fn pid_file_and_list() {
         c.finish();
     }
 }
+
+#[test]
+fn preserved_fds_reach_the_container() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    for rt in runtimes() {
+        let mut c = Container::new(&rt, "preserve");
+        c.script("echo via-fd3 >&3; ls /proc/self/fd | sort -n | tr '\\n' ' '");
+        c.write_config();
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: fresh descriptors.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let bundle = c.bundle.path().to_str().unwrap().to_string();
+        let mut cmd = c.command(&["create", "--preserve-fds", "1", "--bundle", &bundle, &c.id]);
+        let wfd = w.as_raw_fd();
+        // SAFETY: dup2 in the child between fork and exec; the copy at 3 is not close-on-exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(wfd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(c.out_path()).unwrap())
+            .stderr(std::fs::File::create(c.err_path()).unwrap());
+        let out = run_bounded(cmd, COMMAND_TIMEOUT);
+        assert!(out.status.success(), "[{}] {}", rt.name, c.stderr());
+        drop(w);
+        let pid = c.pid();
+        c.start();
+        c.wait_exit(pid);
+        let mut got = String::new();
+        std::fs::File::from(r).read_to_string(&mut got).unwrap();
+        assert_eq!(got, "via-fd3\n", "[{}]", rt.name);
+        // Only stdio, the preserved descriptor, and ls's own directory handle.
+        assert_eq!(c.stdout(), "0 1 2 3 4 ", "[{}]", rt.name);
+        c.finish();
+    }
+}

@@ -51,6 +51,10 @@ fn die_on_termination_signals() {
         libc::SIGUSR2,
         libc::SIGALRM,
     ] {
+        // A signal the caller ignores stays ignored (it is passed on to the container as is).
+        if setup::is_ignored(sig) {
+            continue;
+        }
         // SAFETY: installing a handler that only calls _exit.
         unsafe { libc::signal(sig, exit_on_signal as *const () as libc::sighandler_t) };
     }

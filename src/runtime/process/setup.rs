@@ -427,8 +427,91 @@ fn mark_cloexec_from(first: u32) {
     unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
 }
 
+/// The kernel's struct sigaction (x86_64/aarch64 layout), for rt_sigaction without glibc, which
+/// refuses to touch the two real-time signals it keeps for itself.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+const SIGSET_BYTES: usize = 8;
+
+fn kernel_disposition(sig: libc::c_int) -> Option<usize> {
+    let mut old = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: a NULL new action only reads the current one into `old`.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            std::ptr::null::<KernelSigaction>(),
+            &mut old,
+            SIGSET_BYTES,
+        )
+    };
+    (rc == 0).then_some(old.handler)
+}
+
+/// Whether `sig` is currently ignored.
+pub fn is_ignored(sig: libc::c_int) -> bool {
+    kernel_disposition(sig) == Some(libc::SIG_IGN)
+}
+
+/// Signal state the container starts with, as under runc: nothing blocked, every disposition
+/// default (handlers reset at execve anyway; ignored ones would survive it), except SIGHUP and
+/// SIGINT, which stay ignored when the caller ignored them (nohup). The runtime itself ignores
+/// SIGPIPE (Rust's default), which must not leak into the container.
+fn reset_signals() {
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if matches!(
+            sig,
+            libc::SIGKILL | libc::SIGSTOP | libc::SIGHUP | libc::SIGINT
+        ) {
+            continue;
+        }
+        if is_ignored(sig) {
+            // SAFETY: setting the default disposition from a valid struct.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &default,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    SIGSET_BYTES,
+                )
+            };
+        }
+    }
+    let empty: u64 = 0;
+    // SAFETY: an empty mask for this (only) thread, through the raw syscall so glibc's reserved
+    // signals are unblocked too.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty,
+            std::ptr::null_mut::<u64>(),
+            SIGSET_BYTES,
+        )
+    };
+}
+
 /// Replaces the process image. Only returns on failure.
 pub fn execve(t: &ExecTarget) -> io::Error {
+    reset_signals();
     let mut argv: Vec<*const libc::c_char> = t.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = t.envp.iter().map(|e| e.as_ptr()).collect();
