@@ -319,9 +319,9 @@ fn a_failing_hook_fails_create_and_leaves_nothing() {
 fn a_hook_that_overruns_its_timeout_is_killed() {
     for rt in runtimes() {
         let mut c = Container::new(&rt, "hooktimeout");
-        // Berth-runtime: the hook's own child keeps running (and would hold a pipe open).
-        // runc 1.1 kills the hook on time but then waits for its output pipes, so it gets a hook
-        // without a child of its own (`exec`) to stay bounded too.
+        // berth-runtime gets a hook whose own child would outlive it (and hold a pipe open): the
+        // whole process group is killed. runc 1.1 kills only the hook and then waits for its
+        // output pipes, so it gets a hook without a child of its own (`exec`) to stay bounded.
         let hook = if rt.is_berth() {
             "sleep 30"
         } else {

@@ -137,6 +137,8 @@ fn run_one(hook: &Hook, kind: HookKind, index: usize, state: &str) -> Result<(),
             }
         }
     }
+    // A group of its own, so a timeout takes down whatever the hook started too.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.stdin(Stdio::from(stdin))
         .stdout(Stdio::from(stdout.try_clone().map_err(spawn_err)?))
         .stderr(Stdio::from(stderr.try_clone().map_err(spawn_err)?));
@@ -152,7 +154,8 @@ fn run_one(hook: &Hook, kind: HookKind, index: usize, state: &str) -> Result<(),
         Err(_) => true,
     };
     if !exited {
-        let _ = child.kill();
+        // SAFETY: signalling the process group of the hook we spawned.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
         let _ = child.wait();
         return Err(HookError::Timeout {
             kind: kind.name(),
@@ -217,16 +220,32 @@ mod tests {
     }
 
     #[test]
-    fn timeout_kills_the_hook() {
+    fn timeout_kills_the_hook_and_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
         let start = std::time::Instant::now();
         let e = run_all(
-            &[hook(&["sh", "-c", "sleep 30"], Some(1))],
+            &[hook(&["sh", "-c", &script], Some(1))],
             HookKind::CreateRuntime,
             "{}",
         )
         .unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }), "{e}");
         assert!(start.elapsed() < Duration::from_secs(10));
+        let child: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The hook's own child was killed with it.
+        let gone = match procfs::read_stat(child) {
+            Ok(st) => procfs::pidfd_for(child, st.start_time)
+                .map(|fd| procfs::wait_pidfd(&fd, Duration::from_secs(5)))
+                .unwrap_or(true),
+            Err(_) => true,
+        };
+        assert!(gone, "hook child {child} survived the timeout");
     }
 
     #[test]
