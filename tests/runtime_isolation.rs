@@ -496,3 +496,21 @@ fn signals_start_out_default_and_unblocked() {
         c.finish();
     }
 }
+
+#[test]
+fn cgroup_namespace_hides_the_host_path() {
+    for rt in runtimes() {
+        let mut c = Container::new(&rt, "cgns");
+        c.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+        c.args(&["cat", "/proc/self/cgroup"]);
+        let out = c.output_of_run();
+        assert!(!out.is_empty(), "[{}]", rt.name);
+        for line in out.lines() {
+            assert!(line.ends_with(":/"), "[{}] {line} in {out}", rt.name);
+        }
+        c.finish();
+    }
+}
