@@ -49,10 +49,6 @@ enum Inner {
     V2(v2::V2Manager),
 }
 
-/// Statistics as `events --stats` prints them (runc's shape); filled by the real module.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct CgroupStats {}
-
 impl Manager {
     /// `cgroups_path` is the OCI linux.cgroupsPath; absolute and relative paths both resolve
     /// under `root` (under each controller's mount on v1); empty means "/berth/<id>". The
@@ -165,37 +161,5 @@ impl Manager {
             Inner::V1(m) => m.destroy(),
             Inner::V2(m) => m.destroy(),
         }
-    }
-
-    pub fn add_task(&self, _pid: i32) -> Result<(), CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn apply(&self, _resources: &oci_spec::runtime::LinuxResources) -> Result<(), CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn freeze(&self) -> Result<(), CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn thaw(&self) -> Result<(), CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn oom_kill_count(&self) -> Result<u64, CgroupError> {
-        Err(CgroupError::Unimplemented)
-    }
-
-    pub fn destroy(&self) -> Result<(), CgroupError> {
-        Err(CgroupError::Unimplemented)
     }
 }
