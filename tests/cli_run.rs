@@ -43,14 +43,36 @@ fn run_prints_and_propagates_exit_codes() {
     ]);
     assert_eq!(stdout(&out), "out\n");
     assert_eq!(stderr(&out), "err\n");
-    // A signal death is 128+signal (pid 1 ignores signals from inside, so kill it from outside).
-    let out = d.docker(&["run", "--rm", "busybox", "sh", "-c", "sleep 30 & wait"]);
-    let _ = out;
+    // A signal death is 128+signal (the shell reports its child's).
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "sh -c 'kill -9 $$'; exit $?",
+    ]);
+    assert_eq!(code(&out), 137);
     // --rm removed them all.
     assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
     // A missing command: 127 and dockerd's wording.
     let out = d.docker(&["run", "--rm", "busybox", "nope-not-here"]);
     assert_eq!(code(&out), 127, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("executable file not found in $PATH"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["run", "--name", "failed", "busybox", "nope-not-here"]);
+    assert_eq!(code(&out), 127);
+    let st = d.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "failed",
+    ]);
+    assert_eq!(st.trim(), "created 127");
+    d.ok(&["rm", "failed"]);
     assert!(mounts_under(&d.data_root()).is_empty());
 }
 

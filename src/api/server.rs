@@ -55,11 +55,11 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     // Bounded: a client holding a stream open must not keep the daemon from exiting.
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+    if tokio::time::timeout(std::time::Duration::from_secs(3), drain)
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after 10s; closing them");
+        tracing::warn!("connections still open after 3s (attach, logs -f, wait); closing them");
         tasks.abort_all();
     }
     for path in paths {

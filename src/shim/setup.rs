@@ -111,7 +111,7 @@ fn create_container(
     let (pending, call_stdio) = if args.tty {
         let listener = stdio::console_listener(&console_path)?;
         cargs.push("--console-socket".into());
-        cargs.push(console_path.to_string_lossy().into_owned());
+        cargs.push(short_socket_path(&console_path));
         // The init gets the pty; the runtime's own streams are captured for its errors.
         (Pending::Console(listener), CallStdio::default())
     } else {
@@ -173,6 +173,23 @@ fn read_pid(path: &Path) -> Result<i32, SetupError> {
         path: path.to_path_buf(),
         detail: format!("not a pid: {text:?}"),
     })
+}
+
+/// A path the runtime can connect to: the absolute one, or, past the 108-byte sun_path limit,
+/// the same file through this process's cwd (the state dir), `/proc/<pid>/cwd/<name>`.
+fn short_socket_path(path: &Path) -> String {
+    let full = path.to_string_lossy().into_owned();
+    if full.len() < 100 {
+        return full;
+    }
+    match path.file_name() {
+        Some(name) => format!(
+            "/proc/{}/cwd/{}",
+            std::process::id(),
+            name.to_string_lossy()
+        ),
+        None => full,
+    }
 }
 
 /// Binds the control socket by its bare name in the current directory (the state dir), so a deep

@@ -82,7 +82,10 @@ pub fn console_listener(path: &Path) -> Result<UnixListener, StdioError> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err(e)),
         _ => {}
     }
-    let l = UnixListener::bind(path).map_err(err)?;
+    // By bare name in the current directory (the state dir): a deep state dir must not hit the
+    // 108-byte sun_path limit.
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    let l = UnixListener::bind(name).map_err(err)?;
     l.set_nonblocking(true).map_err(err)?;
     Ok(l)
 }

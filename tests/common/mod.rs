@@ -69,10 +69,10 @@ impl Daemon {
             .arg(self.dir.path().join("daemon.json"))
             .args(&self.extra_args);
         // The whole suite can run on another runc-compatible runtime (differential testing).
-        if let Ok(rt) = std::env::var("BERTH_TEST_RUNTIME") {
-            if !self.extra_args.iter().any(|a| a == "--default-runtime") {
-                cmd.arg("--default-runtime").arg(rt);
-            }
+        if let Ok(rt) = std::env::var("BERTH_TEST_RUNTIME")
+            && !self.extra_args.iter().any(|a| a == "--default-runtime")
+        {
+            cmd.arg("--default-runtime").arg(rt);
         }
         if !self.dir.path().join("daemon.json").exists() {
             fs::write(self.dir.path().join("daemon.json"), "{}").expect("write daemon.json");

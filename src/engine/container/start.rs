@@ -46,6 +46,23 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.record_start_failure(&row, &e).await;
+                // Attaches waiting for this start end now rather than hang.
+                for p in self.live().take_pending(&row.id) {
+                    let _ = p.reply.send(Err(Error::new(e.kind, e.message.clone())));
+                }
+                self.live().set_task(&row.id, None);
+                let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
+                if host.auto_remove == Some(true) {
+                    // As dockerd: a --rm container that cannot start is removed (its waiters for
+                    // "removed" return), after the lock is released.
+                    let engine = self.clone();
+                    let id = row.id.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = engine.remove_container(&id, true).await {
+                            tracing::warn!(container = %id, error = %err, "cannot auto-remove");
+                        }
+                    });
+                }
                 Err(e)
             }
         }
@@ -163,6 +180,8 @@ impl Engine {
             .await
             .map_err(start_error)?;
 
+        // Known from here on, so a client that closes stdin before the start reaches the shim.
+        self.live().set_task(&row.id, Some(task.clone()));
         // Attaches made before the start see the output from its first byte.
         for PendingAttach { opts, reply } in self.live().take_pending(&row.id) {
             let stream = task.attach(opts).await.map_err(start_error);
@@ -171,6 +190,7 @@ impl Engine {
         let pid = match task.start().await {
             Ok(pid) => pid,
             Err(e) => {
+                self.live().set_task(&row.id, None);
                 let _ = task.delete().await;
                 return Err(start_error(e));
             }
@@ -185,7 +205,6 @@ impl Engine {
         self.store()
             .update_container_state(&row.id, &state.to_json())
             .await?;
-        self.live().set_task(&row.id, Some(task.clone()));
         self.live().update(&row.id, |l| l.running = true);
         self.spawn_monitor(row.id.clone(), task);
         Ok(())
