@@ -23,7 +23,6 @@ const RULES: &[(&str, &[&str])] = &[
         "runtime",
         &[
             "api", "engine", "store", "task", "shim", "image", "network", "config", "models",
-            "util",
         ],
     ),
     (
