@@ -187,8 +187,15 @@ fn detached_lifecycle_ps_logs_stop_kill_wait_rm() {
     assert_eq!(d.ok(&["wait", "sleeper"]).trim(), "137");
     let err = d.fails(&["kill", "sleeper"]);
     assert!(err.contains("is not running"), "{err}");
-    // stop of a stopped container is fine (304 under the hood).
+    // stop of a stopped container is fine (304 under the hood); restart runs it again.
     d.ok(&["stop", "sleeper"]);
+    d.ok(&["restart", "-t", "1", "sleeper"]);
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.Running}}", "sleeper"])
+            .trim(),
+        "true"
+    );
+    d.ok(&["kill", "sleeper"]);
     // rm -f of a running one.
     d.ok(&["start", "sleeper"]);
     let err = d.fails(&["rm", "sleeper"]);
@@ -378,6 +385,26 @@ fn config_flags_reach_the_process() {
     ]));
     let own = cap_eff(&std::fs::read_to_string("/proc/self/status").unwrap());
     assert_eq!(privileged, own, "--privileged grants what the daemon holds");
+    // Another runc-compatible runtime per container, and a refusal for an unknown one.
+    if std::path::Path::new("/usr/sbin/runc").exists() {
+        assert_eq!(
+            d.ok(&[
+                "run",
+                "--rm",
+                "--runtime",
+                "runc",
+                "busybox",
+                "echo",
+                "via runc"
+            ]),
+            "via runc\n"
+        );
+    }
+    let err = d.fails(&["run", "--rm", "--runtime", "nope", "busybox", "true"]);
+    assert!(
+        err.contains("unknown or invalid runtime name: nope"),
+        "{err}"
+    );
     // The process is pid 1 of its own namespace; masked /proc paths.
     assert_eq!(
         d.ok(&["run", "--rm", "busybox", "sh", "-c", "echo $$"])

@@ -48,8 +48,11 @@ impl Store {
             .filename(dir.join("berth.db"))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed transaction survives power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
+            // NORMAL in WAL mode: a committed transaction survives a crash or kill -9 of the
+            // daemon (the WAL is written before commit returns); only a power loss may lose the
+            // last transactions, never corrupt the database. FULL would add an fsync to every
+            // container start and exit.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         Self::connect(opts).await

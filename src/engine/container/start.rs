@@ -69,6 +69,7 @@ impl Engine {
     }
 
     async fn start_locked(&self, row: &ContainerRow) -> Result<()> {
+        let t0 = std::time::Instant::now();
         let config: ContainerConfig = serde_json::from_str(&row.config)
             .map_err(|e| Error::internal(format!("container config unreadable: {e}")))?;
         let host: HostConfig = serde_json::from_str(&row.host_config)
@@ -114,6 +115,7 @@ impl Engine {
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
 
+        tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "rootfs, namespace and files ready");
         let network = if host_network {
             NetworkMode::Host
         } else if network_mode == "none" {
@@ -153,6 +155,7 @@ impl Engine {
         crate::util::fsutil::atomic_write(&paths.bundle.join("config.json"), &spec_json)
             .map_err(|e| Error::internal(format!("cannot write the OCI bundle: {e}")))?;
 
+        tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "bundle written");
         let runtime_name = host
             .runtime
             .clone()
@@ -180,6 +183,7 @@ impl Engine {
             .await
             .map_err(start_error)?;
 
+        tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "task created");
         // Known from here on, so a client that closes stdin before the start reaches the shim.
         self.live().set_task(&row.id, Some(task.clone()));
         // Attaches made before the start see the output from its first byte.
@@ -195,6 +199,7 @@ impl Engine {
                 return Err(start_error(e));
             }
         };
+        tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "task started");
         let state = ContainerState {
             status: Status::Running,
             pid: i64::from(pid),
