@@ -46,6 +46,7 @@ impl Engine {
 
     /// Records an exit and cleans up. Serialized with start/stop/remove by the operation lock.
     pub(crate) async fn handle_exit(&self, id: &str, task: Option<Task>, exit: ExitStatus) {
+        let t0 = std::time::Instant::now();
         let lock = self.live().op_lock(id);
         let guard = lock.lock().await;
         let row = match self.store().container(id).await {
@@ -85,6 +86,7 @@ impl Engine {
         let host: crate::models::HostConfig =
             serde_json::from_str(&row.host_config).unwrap_or_default();
         drop(guard);
+        tracing::debug!(container = %id, elapsed = ?t0.elapsed(), "exit recorded and resources released");
         if host.auto_remove == Some(true)
             && let Err(e) = self.remove_container(id, false).await
         {
