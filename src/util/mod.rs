@@ -1,5 +1,6 @@
 //! Leaf helpers shared by every layer: IDs, time formatting, atomic file writes.
 
+pub mod caps;
 pub mod fsutil;
 pub mod ids;
 pub mod lockfile;
