@@ -58,7 +58,17 @@ fn docker_version_and_info_report_real_values() {
         info["KernelVersion"].as_str().unwrap(),
         String::from_utf8_lossy(&uname.stdout).trim()
     );
-    assert!(info["Runtimes"].as_object().is_some_and(|r| !r.is_empty()));
+    assert!(
+        info["Runtimes"]
+            .as_object()
+            .is_some_and(|r| r.contains_key("berth"))
+    );
+    assert_eq!(info["DefaultRuntime"], "berth");
+    assert!(
+        info["SecurityOptions"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|v| v == "name=seccomp,profile=builtin"))
+    );
     d.ok(&["create", "busybox"]);
     let count = d.ok(&["info", "--format", "{{.Containers}} {{.ContainersStopped}}"]);
     assert_eq!(count.trim(), "1 1");

@@ -131,7 +131,16 @@ impl Engine {
             init_commit: Some(Commit {
                 id: Some(String::new()),
             }),
-            security_options: Some(vec![]),
+            // Containers get Docker's default seccomp profile (our own BPF compiler) and, on
+            // cgroup v2, a private cgroup namespace.
+            security_options: Some(if host.cgroup_version == "2" {
+                vec![
+                    "name=seccomp,profile=builtin".into(),
+                    "name=cgroupns".into(),
+                ]
+            } else {
+                vec!["name=seccomp,profile=builtin".into()]
+            }),
             warnings: Some(vec![]),
             ..Default::default()
         })
