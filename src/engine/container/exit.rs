@@ -77,6 +77,9 @@ impl Engine {
         }
         let paths = self.container_paths(id);
         self.release_resources(id, &paths).await;
+        // The exit is in the store now; the bundle (spec, exit.json, runtime log) is not needed.
+        let bundle = paths.bundle.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::util::fsutil::remove_all(&bundle)).await;
         self.live().set_task(id, None);
         self.live().update(id, |l| {
             l.running = false;
