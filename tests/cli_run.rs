@@ -179,6 +179,12 @@ fn detached_lifecycle_ps_logs_stop_kill_wait_rm() {
         "sleeper",
     ]);
     assert_eq!(st.trim(), "exited 0");
+    // An exited container keeps its writable layer and log, not its bundle, mount or namespace.
+    assert!(
+        !d.exec_root().join("containers").join(&id).exists(),
+        "bundle left after exit"
+    );
+    assert!(mounts_under(&d.exec_root()).is_empty());
     assert!(d.ok(&["ps", "-q"]).trim().is_empty());
     assert!(d.ok(&["ps", "-aq"]).contains(&id[..12]));
     // Start again, kill, wait.
