@@ -670,3 +670,46 @@ fn containers_outlive_the_daemon() {
     assert!(attached.contains("tick"), "{attached}");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn startup_removes_debris_no_row_owns() {
+    let mut d = daemon();
+    let id = d
+        .ok(&["run", "-d", "busybox", "sleep", "300"])
+        .trim()
+        .to_string();
+    let pid: i32 = d
+        .ok(&["inspect", "--format", "{{.State.Pid}}", &id])
+        .trim()
+        .parse()
+        .unwrap();
+    d.kill9();
+    // A crash between deleting the row and cleaning up: the shim, the mount and the namespace
+    // are still there, and no row owns them.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = berth::store::Store::open(&d.data_root()).await.unwrap();
+        sqlx::query("DELETE FROM containers WHERE id = ?")
+            .bind(&id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    d.spawn().expect("daemon restarts");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the orphan container still runs"
+    );
+    assert!(!d.exec_root().join("containers").join(&id).exists());
+    assert!(mounts_under(&d.exec_root()).is_empty());
+    let shims = Command::new("pgrep")
+        .args(["-f", &format!("berth-shim.*{id}")])
+        .output()
+        .unwrap();
+    assert!(shims.stdout.is_empty(), "orphan shim still running");
+}
