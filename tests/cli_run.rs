@@ -713,3 +713,50 @@ fn startup_removes_debris_no_row_owns() {
         .unwrap();
     assert!(shims.stdout.is_empty(), "orphan shim still running");
 }
+
+#[test]
+fn runtime_args_from_daemon_json_reach_the_runtime() {
+    if !std::path::Path::new("/usr/sbin/runc").exists() {
+        eprintln!("SKIP: runc not installed");
+        return;
+    }
+    let wrap_dir = tempfile::tempdir().unwrap();
+    let record = wrap_dir.path().join("args.log");
+    let wrapper = wrap_dir.path().join("wrapped-runc");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nexec /usr/sbin/runc \"$@\"\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        r#"{{"runtimes": {{"wrapped": {{"path": "{}", "runtimeArgs": ["--debug"]}}}}}}"#,
+        wrapper.display()
+    );
+    let d = Daemon::start_with_config(&[], &config);
+    d.load("busybox.tar");
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "wrapped",
+            "busybox",
+            "echo",
+            "wrapped"
+        ]),
+        "wrapped\n"
+    );
+    let calls = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.starts_with("--debug --root") && l.contains(" create ")),
+        "{calls}"
+    );
+    assert!(calls.lines().all(|l| l.starts_with("--debug ")), "{calls}");
+}

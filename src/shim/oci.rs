@@ -27,6 +27,8 @@ pub enum OciError {
 /// The runtime binary and where it keeps its state and log.
 pub struct Runtime {
     pub binary: PathBuf,
+    /// Global arguments given before everything else (daemon.json `runtimeArgs`).
+    pub args: Vec<String>,
     pub root: PathBuf,
     pub log: PathBuf,
 }
@@ -63,7 +65,8 @@ impl Runtime {
             .map(|m| m.len())
             .unwrap_or(0);
         let mut cmd = Command::new(&self.binary);
-        cmd.arg("--root")
+        cmd.args(&self.args)
+            .arg("--root")
             .arg(&self.root)
             .arg("--log")
             .arg(&self.log)
@@ -264,6 +267,7 @@ not json
             .unwrap();
         let rt = Runtime {
             binary: script,
+            args: Vec::new(),
             root: dir.path().join("root"),
             log: dir.path().join("log.json"),
         };

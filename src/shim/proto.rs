@@ -157,6 +157,8 @@ pub struct LaunchArgs {
     pub state_dir: PathBuf,
     pub runtime: PathBuf,
     pub runtime_root: PathBuf,
+    /// Extra global arguments for the runtime (daemon.json `runtimeArgs`), before the verb.
+    pub runtime_args: Vec<String>,
     pub log: PathBuf,
     pub log_max_size: Option<u64>,
     pub log_max_file: u32,
@@ -188,6 +190,9 @@ impl LaunchArgs {
         flag("--state-dir", self.state_dir.as_os_str());
         flag("--runtime", self.runtime.as_os_str());
         flag("--runtime-root", self.runtime_root.as_os_str());
+        for extra in &self.runtime_args {
+            flag("--runtime-arg", OsStr::new(extra));
+        }
         flag("--log", self.log.as_os_str());
         if let Some(n) = self.log_max_size {
             flag("--log-max-size", OsStr::new(&n.to_string()));
@@ -214,6 +219,7 @@ impl LaunchArgs {
         let mut max_size = None;
         let mut max_file = 1u32;
         let (mut tty, mut stdin) = (false, false);
+        let mut runtime_args = Vec::new();
         while let Some(arg) = it.next() {
             let arg = arg.to_string_lossy().into_owned();
             let mut value = |name: &'static str| it.next().ok_or(ArgsError::MissingValue(name));
@@ -224,6 +230,9 @@ impl LaunchArgs {
                 "--runtime" => runtime = Some(PathBuf::from(value("--runtime")?)),
                 "--runtime-root" => runtime_root = Some(PathBuf::from(value("--runtime-root")?)),
                 "--log" => log = Some(PathBuf::from(value("--log")?)),
+                "--runtime-arg" => {
+                    runtime_args.push(value("--runtime-arg")?.to_string_lossy().into_owned())
+                }
                 "--log-max-size" => {
                     max_size = Some(number(value("--log-max-size")?, "--log-max-size")?)
                 }
@@ -253,6 +262,7 @@ impl LaunchArgs {
             state_dir: state_dir.ok_or(ArgsError::Required("--state-dir"))?,
             runtime: runtime.ok_or(ArgsError::Required("--runtime"))?,
             runtime_root: runtime_root.ok_or(ArgsError::Required("--runtime-root"))?,
+            runtime_args,
             log: log.ok_or(ArgsError::Required("--log"))?,
             log_max_size: max_size,
             log_max_file: max_file,
@@ -356,6 +366,7 @@ mod tests {
             state_dir: "/s".into(),
             runtime: "/usr/sbin/runc".into(),
             runtime_root: "/r".into(),
+            runtime_args: vec!["--debug".into()],
             log: "/s/c1-json.log".into(),
             log_max_size: Some(1024),
             log_max_file: 3,

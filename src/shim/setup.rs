@@ -99,6 +99,7 @@ fn create_container(
 ) -> Result<(stdio::ShimEnds, i32, Runtime), SetupError> {
     let rt = Runtime {
         binary: args.runtime.clone(),
+        args: args.runtime_args.clone(),
         root: args.runtime_root.clone(),
         log: dir.join(proto::RUNTIME_LOG),
     };

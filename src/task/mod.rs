@@ -35,6 +35,8 @@ pub struct TaskConfig {
     /// runc-compatible runtime binary and the `--root` it keeps state in.
     pub runtime: PathBuf,
     pub runtime_root: PathBuf,
+    /// Extra global arguments for the runtime (daemon.json `runtimeArgs`).
+    pub runtime_args: Vec<String>,
     pub tty: bool,
     pub stdin: bool,
     /// Docker json-file log the shim writes; rotation as `--log-opt max-size/max-file`.

@@ -24,6 +24,7 @@ pub(super) async fn start_shim(shim: &Path, cfg: &TaskConfig) -> Result<Ready, T
         state_dir: cfg.state_dir.clone(),
         runtime: cfg.runtime.clone(),
         runtime_root: cfg.runtime_root.clone(),
+        runtime_args: cfg.runtime_args.clone(),
         log: cfg.log_path.clone(),
         log_max_size: cfg.log_max_size,
         log_max_file: cfg.log_max_files.max(1),

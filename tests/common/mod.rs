@@ -27,10 +27,16 @@ impl Daemon {
     }
 
     pub fn start_with(args: &[&str]) -> Daemon {
+        Self::start_with_config(args, "{}")
+    }
+
+    /// Starts a daemon with `daemon_json` as its configuration file.
+    pub fn start_with_config(args: &[&str], daemon_json: &str) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir()
             .expect("tempdir");
+        fs::write(dir.path().join("daemon.json"), daemon_json).expect("write daemon.json");
         let mut d = Daemon {
             dir,
             child: None,

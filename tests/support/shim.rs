@@ -131,6 +131,7 @@ impl Fixture {
             state_dir: self.bundle.clone(),
             runtime: PathBuf::from(RUNC),
             runtime_root: self.runtime_root.clone(),
+            runtime_args: Vec::new(),
             tty: self.tty,
             stdin: self.stdin,
             log_path: self.log.clone(),

@@ -174,6 +174,7 @@ impl Engine {
                 state_dir: paths.bundle.clone(),
                 runtime: runtime.path.clone(),
                 runtime_root: self.config().exec_root.join("runtime").join(&runtime_name),
+                runtime_args: runtime.args.clone(),
                 tty: config.tty.unwrap_or(false),
                 stdin: config.open_stdin.unwrap_or(false),
                 log_path: paths.log.clone(),
