@@ -206,22 +206,8 @@ impl Store {
             .bind(image_id)
             .execute(&mut *tx)
             .await?;
-        let mut orphaned = Vec::new();
-        for (diff_id,) in diff_ids {
-            let n = sqlx::query(
-                "DELETE FROM layers WHERE diff_id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)
-                 AND NOT EXISTS (SELECT 1 FROM containers, json_each(containers.layers)
-                                 WHERE json_each.value = ?1)",
-            )
-            .bind(&diff_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                orphaned.push(diff_id);
-            }
-        }
+        let orphaned =
+            super::sweep_orphan_layers(&mut tx, diff_ids.into_iter().map(|(d,)| d)).await?;
         tx.commit().await?;
         Ok(orphaned)
     }

@@ -26,6 +26,31 @@ pub enum StoreError {
     Duplicate(String),
 }
 
+/// Deletes the layer rows among `diff_ids` that no image and no container uses any more, inside
+/// the caller's transaction; returns the diff IDs deleted (their directories can go).
+pub(crate) async fn sweep_orphan_layers(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    diff_ids: impl IntoIterator<Item = String>,
+) -> Result<Vec<String>, StoreError> {
+    let mut orphaned = Vec::new();
+    for diff_id in diff_ids {
+        let n = sqlx::query(
+            "DELETE FROM layers WHERE diff_id = ?1
+             AND NOT EXISTS (SELECT 1 FROM image_layers WHERE diff_id = ?1)
+             AND NOT EXISTS (SELECT 1 FROM containers, json_each(containers.layers)
+                             WHERE json_each.value = ?1)",
+        )
+        .bind(&diff_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            orphaned.push(diff_id);
+        }
+    }
+    Ok(orphaned)
+}
+
 /// Maps a UNIQUE/PRIMARY KEY violation to `Duplicate` so callers can answer "conflict".
 pub(crate) fn classify(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e

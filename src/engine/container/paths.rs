@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::engine::Engine;
 
+#[derive(Clone)]
 pub struct ContainerPaths {
     pub dir: PathBuf,
     pub rw: PathBuf,

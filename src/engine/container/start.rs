@@ -86,7 +86,7 @@ impl Engine {
 
         // Filesystem, namespace and files: blocking work, off the async runtime.
         let images = self.images().clone();
-        let prep_paths = paths_clone(&paths);
+        let prep_paths = paths.clone();
         let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
         let hn = hostname.clone();
         let workdir = config.working_dir.clone().filter(|w| !w.is_empty());
@@ -279,20 +279,6 @@ impl Engine {
             None => 1,
         };
         Ok((size, files))
-    }
-}
-
-fn paths_clone(p: &ContainerPaths) -> ContainerPaths {
-    ContainerPaths {
-        dir: p.dir.clone(),
-        rw: p.rw.clone(),
-        log: p.log.clone(),
-        hostname: p.hostname.clone(),
-        hosts: p.hosts.clone(),
-        resolv_conf: p.resolv_conf.clone(),
-        bundle: p.bundle.clone(),
-        rootfs: p.rootfs.clone(),
-        netns: p.netns.clone(),
     }
 }
 

@@ -50,7 +50,6 @@ impl Engine {
             match rx.wait_for(done).await {
                 Ok(l) => Ok(l.exit_code),
                 // The sender is gone only when the container was removed.
-                Err(_) if condition == WaitCondition::Removed => Ok(recorded_exit),
                 Err(_) => Ok(recorded_exit),
             }
         }))
