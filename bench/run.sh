@@ -34,7 +34,7 @@ cargo build --release --bins -q
 
 # ---- daemons ---------------------------------------------------------------------------------
 mkdir -p "$WORK/berth"
-./target/release/berthd -H "unix://$WORK/berth/d.sock" --data-root "$WORK/berth/data" \
+./target/x86_64-unknown-linux-gnu/release/berthd -H "unix://$WORK/berth/d.sock" --data-root "$WORK/berth/data" \
     --exec-root "$WORK/berth/exec" --config-file /dev/null >"$WORK/berth/log" 2>&1 &
 BERTH_PID=$!
 for _ in $(seq 100); do [ -S "$WORK/berth/d.sock" ] && break; sleep 0.05; done

@@ -12,7 +12,10 @@ use cgroups_support::{Scratch, read_file, serial, unique, wait_timeout};
 use oci_spec::runtime::LinuxResources;
 
 const RUNC: &str = "/usr/sbin/runc";
-const BUSYBOX: &str = "/work/main/target/test-images/busybox.tar";
+const BUSYBOX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/test-images/busybox.tar"
+);
 const ROOT: &str = "/sys/fs/cgroup";
 
 /// `docker run -m 256m --memory-reservation 128m --memory-swap 512m --memory-swappiness 10

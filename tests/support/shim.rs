@@ -13,7 +13,10 @@ use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
 
 pub const RUNC: &str = "/usr/sbin/runc";
-pub const BUSYBOX_TAR: &str = "/work/main/target/test-images/busybox.tar";
+pub const BUSYBOX_TAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/test-images/busybox.tar"
+);
 
 pub fn shim_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_berth-shim"))

@@ -10,6 +10,16 @@ pub(crate) fn add(dir: &Path, pid: i32) -> Result<(), CgroupError> {
     fsio::write(dir, "cgroup.procs", &pid.to_string())
 }
 
+/// The calling process (as "0"), through `cgroup.procs`.
+pub(crate) fn add_self(dir: &Path) -> Result<(), CgroupError> {
+    fsio::write(dir, "cgroup.procs", "0")
+}
+
+/// The calling thread (as "0"), through v1's `tasks`: in a single-threaded process, the process.
+pub(crate) fn add_current_thread_v1(dir: &Path) -> Result<(), CgroupError> {
+    fsio::write(dir, "tasks", "0")
+}
+
 /// Every process in `dir` and its sub-cgroups, sorted, without duplicates.
 pub(crate) fn list_recursive(dir: &Path) -> Result<Vec<i32>, CgroupError> {
     let mut pids = Vec::new();

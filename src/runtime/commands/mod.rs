@@ -17,6 +17,8 @@ pub mod update;
 
 use crate::runtime::cli::{Cli, Command};
 use crate::runtime::error::RuntimeError;
+use std::os::unix::fs::DirBuilderExt;
+
 use crate::runtime::process::sealed_exe;
 
 /// Runs the command; the result is the process exit code.
@@ -34,7 +36,13 @@ pub fn dispatch(cli: &Cli) -> Result<i32, RuntimeError> {
         cli.command,
         Command::Create(_) | Command::Run { .. } | Command::Exec(_)
     ) {
-        sealed_exe::ensure_sealed()?;
+        // The state root doubles as the overlay's spare lower layer (see sealed_exe); if it
+        // cannot be made here, the protection falls back to a memfd copy.
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&g.root);
+        sealed_exe::ensure_sealed(&g.root)?;
         sealed_exe::clear_marker();
     }
     match &cli.command {

@@ -1,6 +1,6 @@
 //! The intermediate process: it exists because a process cannot move itself into a new pid
-//! namespace, only its future children. It waits until the main process has put it in the
-//! cgroup, joins or creates the namespaces (user first, and the main process writes the id maps
+//! namespace, only its future children. It joins the cgroup (born in the cgroup2 directory
+//! where clone3 allowed it; it moves itself into the v1 hierarchies), joins or creates the namespaces (user first, and the main process writes the id maps
 //! of a new user namespace), forks the init (pid 1 of a new pid namespace), reports the init's
 //! pid and exits. The init is then re-parented to the main process, which is a subreaper.
 
@@ -19,6 +19,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 pub fn run(
     l: &Launch,
+    in_cgroup2: bool,
     to_main: &IntermediateToMain,
     from_main: &IntermediateReceiver,
     init_to_main: InitToMain,
@@ -32,8 +33,18 @@ pub fn run(
             format!("prctl(PR_SET_DUMPABLE): {e}"),
         );
     }
-    if let Err(e) = from_main.wait_cgroup_joined(WAIT) {
-        return report(to_main, Stage::Namespaces, e);
+    // First, while still in the host's namespaces; the init inherits all of it at fork.
+    if let Some(cg) = l.cgroup {
+        let joined = cg.join_v1_self().and_then(|()| {
+            if in_cgroup2 {
+                Ok(())
+            } else {
+                cg.join_cgroup2_self()
+            }
+        });
+        if let Err(e) = joined {
+            return report(to_main, Stage::Cgroup, e);
+        }
     }
     match &l.target {
         Target::Create(c) => {

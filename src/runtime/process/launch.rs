@@ -1,9 +1,10 @@
 //! The main process's half of the dance, for `create`/`run` (a new container) and `exec` (a
 //! process joining one):
 //!
-//! 1. fork the intermediate; close the children's channel ends at once;
-//! 2. put the intermediate into the container's cgroup (before it can enter a user or cgroup
-//!    namespace, where it could no longer be moved) and apply the resources; tell it to go on;
+//! 1. create the container's cgroup and apply the resources (before any process is in it);
+//! 2. fork the intermediate, straight into the cgroup2 directory where there is one (it joins
+//!    the v1 hierarchies itself, first thing, before it can enter a user or cgroup namespace);
+//!    close the children's channel ends at once;
 //! 3. write uid/gid maps when it asks (it cannot write its own);
 //! 4. learn the init's pid; reap the intermediate;
 //! 5. run the createRuntime/prestart hooks when the init asks (it waits, mounts in place,
@@ -15,7 +16,8 @@
 
 use std::fs;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use std::time::Duration;
@@ -97,7 +99,7 @@ pub struct Launch<'a> {
     /// Connected console socket, when the process gets a terminal.
     pub console: Option<OwnedFd>,
     pub cgroup: Option<&'a Manager>,
-    /// Applied once the intermediate is in the cgroup (create only).
+    /// Applied before any process is in the cgroup (create only).
     pub resources: Option<&'a LinuxResources>,
     pub uid_mappings: Vec<LinuxIdMapping>,
     pub gid_mappings: Vec<LinuxIdMapping>,
@@ -122,6 +124,13 @@ impl Drop for Children {
             let _ = fork::wait_child(pid);
         }
     }
+}
+
+fn open_cgroup_dir(dir: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
 }
 
 fn mapping_text(maps: &[LinuxIdMapping]) -> String {
@@ -166,26 +175,30 @@ pub fn launch(
         to_init.raw_fd(),
     ];
     let child_ends = (intermediate_to_main, intermediate_rx, init_to_main, init_rx);
-    let intermediate_pid = fork::fork_child(move || {
-        for fd in parent_fds {
-            // SAFETY: closing descriptors this process inherited and will not use.
-            unsafe { libc::close(fd) };
-        }
-        let (to_main, from_main, init_to_main, init_rx) = child_ends;
-        intermediate::run(l, &to_main, &from_main, init_to_main, init_rx)
-    })?;
-    let mut children = Children {
-        pids: vec![intermediate_pid],
-        armed: true,
-    };
-
     if let Some(cg) = l.cgroup {
-        cg.add_task(intermediate_pid)?;
+        cg.create()?;
         if let Some(r) = l.resources {
             cg.apply(r)?;
         }
     }
-    to_intermediate.cgroup_joined()?;
+    let cgroup2 = l
+        .cgroup
+        .and_then(Manager::cgroup2_dir)
+        .and_then(|d| open_cgroup_dir(&d).ok());
+    let intermediate_pid =
+        fork::fork_child_into(cgroup2.as_ref().map(|f| f.as_fd()), move |in_cgroup2| {
+            for fd in parent_fds {
+                // SAFETY: closing descriptors this process inherited and will not use.
+                unsafe { libc::close(fd) };
+            }
+            let (to_main, from_main, init_to_main, init_rx) = child_ends;
+            intermediate::run(l, in_cgroup2, &to_main, &from_main, init_to_main, init_rx)
+        })?;
+    drop(cgroup2);
+    let mut children = Children {
+        pids: vec![intermediate_pid],
+        armed: true,
+    };
 
     let init_pid = loop {
         match from_intermediate.intermediate_event(CHILD_TIMEOUT)? {

@@ -3,7 +3,7 @@
 //!
 //! main --fork--> intermediate --fork--> init
 //!   intermediate -> main: WriteMappings (after unsharing a user ns), IntermediateDone{init_pid}
-//!   main -> intermediate: CgroupJoined, MappingsWritten
+//!   main -> intermediate: MappingsWritten
 //!   init -> main:         RunCreateRuntimeHooks, InitReady
 //!   main -> init:         HooksDone{state}, Commit (state saved: now wait for `start`)
 //!   either child -> main: Failure{stage, message} (on its own channel)
@@ -17,7 +17,6 @@ use crate::runtime::process::channel::{ChannelError, Receiver, Sender, channel};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Message {
-    CgroupJoined,
     WriteMappings,
     MappingsWritten,
     IntermediateDone { init_pid: i32 },
@@ -31,7 +30,6 @@ pub enum Message {
 impl Message {
     fn name(&self) -> &'static str {
         match self {
-            Message::CgroupJoined => "CgroupJoined",
             Message::WriteMappings => "WriteMappings",
             Message::MappingsWritten => "MappingsWritten",
             Message::IntermediateDone { .. } => "IntermediateDone",
@@ -48,6 +46,7 @@ impl Message {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    Cgroup,
     Namespaces,
     UserNamespace,
     Network,
@@ -226,10 +225,6 @@ impl IntermediateSender {
         self.0.raw_fd()
     }
 
-    pub fn cgroup_joined(&self) -> Result<(), ChannelError> {
-        self.0.send(&Message::CgroupJoined)
-    }
-
     pub fn mappings_written(&self) -> Result<(), ChannelError> {
         self.0.send(&Message::MappingsWritten)
     }
@@ -238,13 +233,6 @@ impl IntermediateSender {
 pub struct IntermediateReceiver(Receiver<Message>);
 
 impl IntermediateReceiver {
-    pub fn wait_cgroup_joined(&self, timeout: Duration) -> Result<(), MessageError> {
-        match self.0.recv(timeout)? {
-            Message::CgroupJoined => Ok(()),
-            other => Err(unexpected("CgroupJoined", other)),
-        }
-    }
-
     pub fn wait_mappings_written(&self, timeout: Duration) -> Result<(), MessageError> {
         match self.0.recv(timeout)? {
             Message::MappingsWritten => Ok(()),

@@ -1,17 +1,19 @@
 //! CVE-2019-5736 protection: before any process of ours enters a container, the runtime re-execs
-//! itself from a sealed memfd copy of its own binary. Every process that can then be seen from
-//! inside a container (the intermediate, the init before it execs the user's program, an exec'd
-//! process before its execve) has that memfd as /proc/<pid>/exe, not the binary on disk, so a
-//! container that opens /proc/<pid>/exe (or runs `#!/proc/self/exe`) can at worst reach a copy
-//! that is sealed against writes (F_SEAL_WRITE and friends), and the host binary is never
-//! written.
+//! itself from a copy of its own binary that cannot be written. Every process that can then be
+//! seen from inside a container (the intermediate, the init before it execs the user's program,
+//! an exec'd process before its execve) has that copy as /proc/<pid>/exe, not the binary on
+//! disk, so a container that opens /proc/<pid>/exe (or runs `#!/proc/self/exe`) can at worst
+//! reach something read-only, and the host binary is never written.
 //!
-//! Chosen over runc 1.1's alternative (a read-only bind mount of the binary, briefly mounted in
-//! the host's mount table) because it touches no mount table and leaves no mount behind. The
-//! cost is one copy and one extra execve, paid only by `create`, `run` and `exec`. Only the part
-//! of the file the kernel and the dynamic loader read (up to the end of the last segment named
-//! by the program headers) is copied: debug sections at the end of the file are never loaded,
-//! and leaving them out makes the copy several times smaller for a build with debug info.
+//! The copy, in order of preference:
+//! 1. the binary seen through a private, read-only overlayfs that is never attached to any mount
+//!    table (fsopen/fsmount; runc 1.2 does the same): no bytes are copied and the page cache is
+//!    shared with the binary on disk, so it costs well under a millisecond. overlayfs refuses
+//!    writes outright when it has no upper layer, and the mount cannot be reached or remounted
+//!    from a container because no mount namespace holds it.
+//! 2. a memfd copy sealed against writes (F_SEAL_WRITE and friends), where overlayfs or the new
+//!    mount API is missing. Only the part of the file the kernel and the dynamic loader read
+//!    (up to the end of the last segment named by the program headers) is copied.
 //!
 //! The children are also made non-dumpable until they exec the user's program, so a container
 //! process without CAP_SYS_PTRACE cannot open /proc/<pid>/exe of our processes at all.
@@ -20,7 +22,8 @@ use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 /// Set in the environment of the re-exec'd runtime, so a failure to detect the seals cannot
 /// turn into an exec loop.
@@ -48,12 +51,29 @@ pub enum SealError {
     NotSealed,
 }
 
-/// Whether the running binary is a sealed memfd.
+/// Whether the running binary is a protected copy (see the module comment).
 pub fn running_sealed() -> bool {
     match File::open("/proc/self/exe") {
-        Ok(f) => is_sealed(&f),
+        Ok(f) => is_protected(&f),
         Err(_) => false,
     }
+}
+
+/// A sealed memfd, or a file on a read-only overlayfs.
+pub fn is_protected(f: &File) -> bool {
+    is_sealed(f) || on_read_only_overlay(f)
+}
+
+const OVERLAYFS_SUPER_MAGIC: libc::c_long = 0x794c_7630;
+
+fn on_read_only_overlay(f: &File) -> bool {
+    // SAFETY: fstatfs and fstatvfs fill zeroed structs for a descriptor we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe {
+        libc::fstatfs(f.as_raw_fd(), &mut fs) == 0 && libc::fstatvfs(f.as_raw_fd(), &mut vfs) == 0
+    };
+    ok && fs.f_type as libc::c_long == OVERLAYFS_SUPER_MAGIC && vfs.f_flag & libc::ST_RDONLY != 0
 }
 
 fn is_sealed(f: &File) -> bool {
@@ -62,19 +82,127 @@ fn is_sealed(f: &File) -> bool {
     seals >= 0 && seals & SEALS == SEALS
 }
 
-/// Returns when the process runs from a sealed copy; otherwise makes one and execs it with the
-/// same arguments and environment (so this call does not return on success).
-pub fn ensure_sealed() -> Result<(), SealError> {
+/// Returns when the process runs from a protected copy; otherwise makes one and execs it with
+/// the same arguments and environment (so this call does not return on success). `scratch` is
+/// an existing directory the overlay may use as its (unused) second lower layer.
+pub fn ensure_sealed(scratch: &Path) -> Result<(), SealError> {
     let exe = File::open("/proc/self/exe").map_err(SealError::OpenSelf)?;
-    if is_sealed(&exe) {
+    if is_protected(&exe) {
         return Ok(());
     }
     if std::env::var_os(MARKER).is_some() {
         return Err(SealError::NotSealed);
     }
-    let memfd = sealed_copy(&exe)?;
+    let copy = match read_only_overlay_view(scratch) {
+        Ok(fd) => fd,
+        Err(_) => sealed_copy(&exe)?,
+    };
     drop(exe);
-    exec_memfd(&memfd)
+    exec_fd(&copy)
+}
+
+/// Linux's new mount API, by number: the libc crate has the syscall numbers, not wrappers.
+mod mount_api {
+    pub const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    pub const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    pub const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    pub const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    pub const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+    pub const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+    pub const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+}
+
+fn syscall_fd(ret: libc::c_long) -> io::Result<OwnedFd> {
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the syscall returned a fresh descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
+
+fn fsconfig_string(ctx: &OwnedFd, key: &std::ffi::CStr, value: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: fsconfig on our fs context with two valid C strings.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            mount_api::FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// overlayfs escapes in a lowerdir list: `\` and `:`.
+fn escape_lowerdir(p: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in p.as_os_str().as_bytes() {
+        if b == b'\\' || b == b':' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// An O_PATH descriptor of our binary seen through a detached read-only overlayfs whose top
+/// layer is the binary's directory. overlayfs needs two lower layers to run without an upper
+/// one; `scratch` is the second, below, so nothing in it can hide the binary.
+fn read_only_overlay_view(scratch: &Path) -> io::Result<OwnedFd> {
+    use mount_api::*;
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no binary path",
+        ));
+    };
+    let mut lower = escape_lowerdir(dir);
+    lower.push(b':');
+    lower.extend(escape_lowerdir(scratch));
+    let lower = CString::new(lower).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let name = CString::new(name.as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: fsopen with a valid C string; returns a new descriptor or -1.
+    let ctx = syscall_fd(unsafe {
+        libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC)
+    })?;
+    fsconfig_string(&ctx, c"lowerdir", &lower)?;
+    // Inode numbers do not matter here; xino would only log noise when layers differ in fs.
+    let _ = fsconfig_string(&ctx, c"xino", c"off");
+    // SAFETY: fsconfig command on our context, no key or value.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    // SAFETY: fsmount of our configured context; returns a detached mount's descriptor.
+    let mnt = syscall_fd(unsafe {
+        libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs)
+    })?;
+    // SAFETY: openat relative to the mount's root with a valid C string.
+    let fd = unsafe {
+        libc::openat(
+            mnt.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    syscall_fd(fd as libc::c_long)
 }
 
 fn memfd_create(flags: libc::c_uint) -> io::Result<OwnedFd> {
@@ -129,10 +257,27 @@ fn sealed_copy(exe: &File) -> Result<OwnedFd, SealError> {
         left -= n as u64;
     }
     // SAFETY: fcntl on our memfd.
-    if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
-        return Err(SealError::Seal(io::Error::last_os_error()));
-    }
+    add_seals(&memfd)?;
     Ok(memfd)
+}
+
+/// Seals the copy. The kernel answers EBUSY while any page of the memfd still holds an extra
+/// reference (pages just written can sit in another CPU's LRU batch for a moment), so a few
+/// retries with a short pause are part of the protocol, not a workaround for our own bug.
+fn add_seals(memfd: &OwnedFd) -> Result<(), SealError> {
+    let mut tries = 0;
+    loop {
+        // SAFETY: fcntl on our memfd.
+        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        tries += 1;
+        if e.raw_os_error() != Some(libc::EBUSY) || tries >= 5 {
+            return Err(SealError::Seal(e));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2 << tries));
+    }
 }
 
 /// The number of leading bytes of an ELF64 little-endian file that its program headers cover
@@ -175,7 +320,7 @@ fn cstrings(items: impl Iterator<Item = OsString>) -> Result<Vec<CString>, SealE
         .collect()
 }
 
-fn exec_memfd(memfd: &OwnedFd) -> Result<(), SealError> {
+fn exec_fd(copy: &OwnedFd) -> Result<(), SealError> {
     let argv = cstrings(std::env::args_os())?;
     let mut envs: Vec<OsString> = std::env::vars_os()
         .map(|(k, v)| {
@@ -192,11 +337,11 @@ fn exec_memfd(memfd: &OwnedFd) -> Result<(), SealError> {
     let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
     envp_ptrs.push(std::ptr::null());
     // SAFETY: NULL-terminated arrays of valid C strings that outlive the call. A close-on-exec
-    // memfd can be exec'd for an ELF binary (the kernel holds the file while mapping it).
+    // descriptor can be exec'd for an ELF binary (the kernel holds the file while mapping it).
     unsafe {
         libc::syscall(
             libc::SYS_execveat,
-            memfd.as_raw_fd(),
+            copy.as_raw_fd(),
             c"".as_ptr(),
             argv_ptrs.as_ptr(),
             envp_ptrs.as_ptr(),
@@ -232,6 +377,39 @@ mod tests {
         let mut t = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut t, b"#!/bin/sh\necho hi\n").unwrap();
         assert_eq!(loaded_size(&t), None);
+    }
+
+    #[test]
+    fn overlay_view_is_read_only_and_runs() {
+        let scratch = tempfile::tempdir().unwrap();
+        let fd = read_only_overlay_view(scratch.path()).expect("overlayfs (needs root)");
+        let via = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        let f = File::open(&via).unwrap();
+        assert!(is_protected(&f));
+        assert!(!is_sealed(&f));
+        // The same bytes as the binary on disk, and no way to write them.
+        assert_eq!(
+            std::fs::read(&via).unwrap(),
+            std::fs::read("/proc/self/exe").unwrap()
+        );
+        let w = std::fs::OpenOptions::new().append(true).open(&via);
+        assert_eq!(w.unwrap_err().raw_os_error(), Some(libc::EROFS));
+        let out = std::process::Command::new(&via)
+            .arg("--list")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("overlay_view_is_read_only_and_runs")
+        );
+    }
+
+    #[test]
+    fn lowerdir_escapes() {
+        assert_eq!(
+            escape_lowerdir(Path::new("/a:b\\c")),
+            b"/a\\:b\\\\c".to_vec()
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl V1Manager {
         dirs
     }
 
-    fn create(&self) -> Result<(), CgroupError> {
+    pub fn create(&self) -> Result<(), CgroupError> {
         for h in &self.hierarchies {
             if h.has("cpuset") {
                 // Tasks cannot join a cpuset with empty cpus/mems: fill them from the parent.
@@ -77,6 +77,19 @@ impl V1Manager {
         }
         if let Some(u) = &self.unified {
             fsio::mkdir_all(&u.join(&self.rel))?;
+        }
+        Ok(())
+    }
+
+    /// The hybrid layout's cgroup2 directory for this container.
+    pub fn unified_dir(&self) -> Option<PathBuf> {
+        self.unified.as_ref().map(|u| u.join(&self.rel))
+    }
+
+    /// See `Manager::join_v1_self`.
+    pub fn join_self(&self) -> Result<(), CgroupError> {
+        for h in &self.hierarchies {
+            procs::add_current_thread_v1(&h.mount.join(&self.rel))?;
         }
         Ok(())
     }

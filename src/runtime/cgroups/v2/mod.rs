@@ -41,7 +41,7 @@ impl V2Manager {
         &self.dir
     }
 
-    fn create(&self) -> Result<(), CgroupError> {
+    pub fn create(&self) -> Result<(), CgroupError> {
         create::create(&self.root, &self.rel).map(|_| ())
     }
 
