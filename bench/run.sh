@@ -61,13 +61,22 @@ dockerd_ms=$(median_ms "$DOCKERD")
 
 # ---- 2. idle shim RSS ------------------------------------------------------------------------
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# Private memory (what this process alone costs) and PSS (its fair share of shared pages).
+private_kib() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$1/smaps_rollup"; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 bid=$(DOCKER_HOST=$BERTH $DOCKER run -d --name bench-idle --network none busybox sleep 600)
 did=$(DOCKER_HOST=$DOCKERD $DOCKER run -d --name bench-idle --network none busybox sleep 600)
-sleep 1   # let both shims settle into idle
+# Let both shims settle into idle (ours gives its mapped code back after 1 s without events;
+# Go's runtime returns memory on its own schedule).
+sleep 3
 berth_shim=$(pgrep -f "berth-shim.*$bid" | head -1)
 dockerd_shim=$(pgrep -f "containerd-shim-runc-v2.*$did" | head -1)
 berth_rss=$(rss_kib "$berth_shim")
 dockerd_rss=$(rss_kib "$dockerd_shim")
+berth_pss=$(pss_kib "$berth_shim")
+dockerd_pss=$(pss_kib "$dockerd_shim")
+berth_priv=$(private_kib "$berth_shim")
+dockerd_priv=$(private_kib "$dockerd_shim")
 
 # ---- 3. the floor: runc run of the same image, no daemon ---------------------------------------
 mkdir -p "$WORK/bundle/rootfs" "$WORK/runc-root"
@@ -81,11 +90,13 @@ floor_ms=$(for i in $(seq "$RUNS"); do
 done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}')
 
 ratio=$(awk -v b="$berth_ms" -v d="$dockerd_ms" 'BEGIN {printf "%.2f", b/d}')
-rss_ratio=$(awk -v b="$berth_rss" -v d="$dockerd_rss" 'BEGIN {printf "%.2f", b/d}')
+div() { awk -v b="$1" -v d="$2" 'BEGIN {printf "%.2f", b/d}'; }
 cat <<REPORT
 | measure | berth | dockerd 20.10 | berth / dockerd |
 |---|---|---|---|
 | \`docker run --rm busybox true\`, median of $RUNS (ms) | $berth_ms | $dockerd_ms | $ratio |
-| idle shim RSS (KiB) | $berth_rss | $dockerd_rss | $rss_ratio |
+| idle shim RSS (KiB) | $berth_rss | $dockerd_rss | $(div "$berth_rss" "$dockerd_rss") |
+| idle shim PSS (KiB) | $berth_pss | $dockerd_pss | $(div "$berth_pss" "$dockerd_pss") |
+| idle shim private memory (KiB) | $berth_priv | $dockerd_priv | $(div "$berth_priv" "$dockerd_priv") |
 | floor: \`runc run\` of the same bundle, median (ms) | $floor_ms | | |
 REPORT

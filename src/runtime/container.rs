@@ -11,7 +11,7 @@ use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::procfs;
-use crate::util::fsutil::atomic_write;
+use crate::util::fsutil::replace_file;
 
 /// The runtime-spec version `state` reports.
 pub const OCI_VERSION: &str = "1.2.0";
@@ -150,7 +150,7 @@ impl ContainerState {
             path: path.clone(),
             source,
         })?;
-        atomic_write(&path, &data).map_err(|source| ContainerError::Io {
+        replace_file(&path, &data).map_err(|source| ContainerError::Io {
             action: "write",
             path,
             source,

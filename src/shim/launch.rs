@@ -1,23 +1,20 @@
-//! `berth-shim start`: re-executes itself as the detached server (`serve`: own session, stdio on
-//! /dev/null, cwd = state dir) and relays the server's one-line report. The report travels on a
-//! pipe that only the server holds, so if the server dies early the launcher reads end-of-file
-//! and says so: the daemon never hangs on a dead shim.
+//! `berth-shim start`: forks the detached server (own session, stdio on /dev/null, cwd = state
+//! dir) and relays the server's one-line report. The report travels on a pipe that only the
+//! server holds, so if the server dies early the launcher reads end-of-file and says so: the
+//! daemon never hangs on a dead shim. A fork, not a second exec: the launcher is single-threaded,
+//! and an exec would cost a millisecond of every container start for nothing.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use nix::fcntl::OFlag;
+use nix::unistd::ForkResult;
 
 use super::proto::{self, ErrorKind, LaunchArgs, StartReport};
 use super::setup;
-
-/// The descriptor number the server finds its report pipe on.
-pub const READY_FD: i32 = 3;
 
 pub fn start(args: LaunchArgs) -> ExitCode {
     let report = launch(args);
@@ -61,44 +58,24 @@ fn launch(mut args: LaunchArgs) -> StartReport {
     if let Err(e) = std::fs::create_dir_all(&args.state_dir) {
         return failed(format!("creating {}: {e}", args.state_dir.display()));
     }
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return failed(format!("finding our own binary: {e}")),
-    };
     let (read_end, write_end) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
         Ok(p) => p,
         Err(e) => return failed(format!("report pipe: {e}")),
     };
-    let mut cmd = Command::new(&exe);
-    cmd.arg("serve")
-        .args(args.to_args())
-        .arg("--ready-fd")
-        .arg(READY_FD.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .current_dir(&args.state_dir);
-    let w = write_end.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (setsid, dup2, fcntl) between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let rc = if w == READY_FD {
-                libc::fcntl(w, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(w, READY_FD)
-            };
-            if rc < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return failed(format!("starting {}: {e}", exe.display())),
+    // SAFETY: the launcher is single-threaded, so the child is a complete copy; it never returns
+    // into this function (serve ends in _exit).
+    let child = match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Child) => {
+            drop(read_end);
+            let code = detach(&args.state_dir).map_or(1, |()| {
+                let ok = serve(args, Some(File::from(write_end))) == ExitCode::SUCCESS;
+                if ok { 0 } else { 1 }
+            });
+            // SAFETY: ends the server without running the launcher's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => return failed(format!("forking the shim server: {e}")),
     };
     drop(write_end);
     let mut text = Vec::new();
@@ -109,17 +86,34 @@ fn launch(mut args: LaunchArgs) -> StartReport {
     match (read, report) {
         (Ok(_), Some(r @ StartReport::Ready { .. })) => r,
         (_, Some(r)) => {
-            let _ = child.wait();
+            let _ = nix::sys::wait::waitpid(child, None);
             r
         }
         (_, None) => {
-            let status = child.wait();
-            let how = status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|e| e.to_string());
+            let how = match nix::sys::wait::waitpid(child, None) {
+                Ok(status) => format!("{status:?}"),
+                Err(e) => e.to_string(),
+            };
             failed(format!("the shim exited before reporting ({how})"))
         }
     }
+}
+
+/// The server's own session (so the daemon's death or a terminal hangup does not reach it),
+/// stdio on /dev/null, and the state dir as working directory.
+fn detach(state_dir: &Path) -> io::Result<()> {
+    nix::unistd::setsid().map_err(io::Error::from)?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    for fd in 0..=2 {
+        // SAFETY: dup2 onto the standard descriptors of this (forked, single-threaded) process.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    std::env::set_current_dir(state_dir)
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
@@ -130,9 +124,9 @@ fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// `berth-shim serve`: the server. Creates the container, reports, serves until deleted.
-pub fn serve(args: LaunchArgs, ready_fd: Option<i32>) -> ExitCode {
-    let mut ready = ready_fd.and_then(take_fd).map(File::from);
+/// The server: creates the container, reports on `ready`, serves until deleted.
+fn serve(args: LaunchArgs, ready: Option<File>) -> ExitCode {
+    let mut ready = ready;
     let socket = args.state_dir.join(proto::SOCKET_NAME);
     match setup::create(args) {
         Ok(server) => {
@@ -156,39 +150,9 @@ pub fn serve(args: LaunchArgs, ready_fd: Option<i32>) -> ExitCode {
     }
 }
 
-/// Takes ownership of the inherited report descriptor and keeps it from the runtime's children:
-/// a copy held by the container would keep the launcher waiting after our death.
-fn take_fd(fd: i32) -> Option<OwnedFd> {
-    // SAFETY: F_GETFD/F_SETFD only inspect and flag a descriptor number.
-    let ok = fd > 2 && unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == 0;
-    // SAFETY: the launcher passed this descriptor for us alone; fcntl just proved it open.
-    ok.then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 fn send(ready: Option<File>, report: &StartReport) {
     let line = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
-    match ready {
-        Some(mut f) => {
-            let _ = writeln!(f, "{line}");
-        }
-        None => eprintln!("{line}"),
+    if let Some(mut f) = ready {
+        let _ = writeln!(f, "{line}");
     }
-}
-
-/// Splits `serve`'s own flag from the shared ones.
-pub fn parse_serve(args: Vec<OsString>) -> Result<(LaunchArgs, Option<i32>), proto::ArgsError> {
-    let mut ready = None;
-    let parsed = LaunchArgs::parse(args, |flag, next| {
-        if flag != "--ready-fd" {
-            return Ok(false);
-        }
-        let v = next().ok_or(proto::ArgsError::MissingValue("--ready-fd"))?;
-        let s = v.to_string_lossy();
-        ready = Some(s.parse().map_err(|_| proto::ArgsError::BadValue {
-            flag: "--ready-fd",
-            value: s.to_string(),
-        })?);
-        Ok(true)
-    })?;
-    Ok((parsed, ready))
 }

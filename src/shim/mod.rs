@@ -6,6 +6,7 @@
 //! container's whole life, so its idle footprint is what counts.
 
 mod conn;
+mod footprint;
 pub mod jsonlog;
 mod launch;
 mod oci;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: berth-shim start --id ID --bundle DIR --state-dir DIR --runtime BIN \
 --runtime-root DIR --log FILE [--log-max-size BYTES] [--log-max-file N] [--tty] [--stdin]";
 
-/// The binary's entry point: `start` (launch, report, exit) or `serve` (the server itself).
+/// The binary's entry point: `start` forks the server, relays its report and exits.
 pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
     let mut args = args.skip(1);
     let verb = args.next();
@@ -31,10 +32,6 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
     match verb.as_ref().and_then(|v| v.to_str()) {
         Some("start") => match proto::LaunchArgs::parse(rest, |_, _| Ok(false)) {
             Ok(a) => launch::start(a),
-            Err(e) => usage_error(&e),
-        },
-        Some("serve") => match launch::parse_serve(rest) {
-            Ok((a, ready)) => launch::serve(a, ready),
             Err(e) => usage_error(&e),
         },
         _ => {

@@ -17,9 +17,9 @@ use super::oom::OomCounter;
 use super::proto::{self, ExitStatus, LaunchArgs, Response, Status};
 use super::reaper::Reaper;
 use super::requests::Outcome;
-use super::setup;
 use super::stdio::ShimEnds;
-use crate::util::fsutil::atomic_write;
+use super::{footprint, setup};
+use crate::util::fsutil::replace_file;
 use crate::util::time::now_nanos;
 
 /// A client must send its whole request within this.
@@ -81,6 +81,8 @@ pub struct Server {
     /// The runtime has already deleted the container.
     pub(super) deleted: bool,
     quit: Option<Instant>,
+    /// When to give back memory if nothing happens before (see `footprint`).
+    trim_at: Option<Instant>,
 }
 
 impl Server {
@@ -117,6 +119,7 @@ impl Server {
             delete_requested: false,
             deleted: false,
             quit: None,
+            trim_at: Some(Instant::now() + footprint::IDLE_TRIM_AFTER),
         }
     }
 
@@ -136,6 +139,9 @@ impl Server {
                 Ok(r) => r,
                 Err(_) => continue,
             };
+            if !ready.is_empty() {
+                self.trim_at = Some(Instant::now() + footprint::IDLE_TRIM_AFTER);
+            }
             for (tok, rev) in ready {
                 self.dispatch(tok, rev);
             }
@@ -145,7 +151,13 @@ impl Server {
     }
 
     /// One poll over everything that can make progress now.
-    fn wait_events(&self) -> Result<Vec<(Token, PollFlags)>, Errno> {
+    fn wait_events(&mut self) -> Result<Vec<(Token, PollFlags)>, Errno> {
+        // Quiet for a while: give memory back before this (likely long) wait.
+        let trim = self.trim_at.is_some_and(|t| Instant::now() >= t);
+        if trim {
+            self.trim_at = None;
+            footprint::trim_heap();
+        }
         let mut toks = Vec::with_capacity(8 + self.conns.len());
         let mut fds = Vec::with_capacity(8 + self.conns.len());
         let mut add = |tok, fd, ev| {
@@ -196,6 +208,9 @@ impl Server {
         let timeout = self
             .next_deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
+        if trim {
+            footprint::unmap_code();
+        }
         let n = poll(
             &mut fds,
             timeout
@@ -220,7 +235,11 @@ impl Server {
             .as_ref()
             .filter(|_| self.exit.is_none())
             .map(|r| r.drain_until);
-        conns.chain(drain).chain(self.quit).min()
+        conns
+            .chain(drain)
+            .chain(self.quit)
+            .chain(self.trim_at)
+            .min()
     }
 
     fn dispatch(&mut self, tok: Token, rev: PollFlags) {
@@ -556,7 +575,7 @@ impl Server {
         // If the record cannot be written, waiters still learn the status: the daemon can act
         // on it now, and only a restart in this window would miss it.
         if let Ok(json) = serde_json::to_vec(&exit) {
-            let _ = atomic_write(&path, &json);
+            let _ = replace_file(&path, &json);
         }
         self.exit = Some(exit);
         self.status = Status::Stopped;

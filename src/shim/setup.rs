@@ -13,7 +13,7 @@ use super::proto::{self, ErrorKind, LaunchArgs};
 use super::reaper::Reaper;
 use super::server::Server;
 use super::stdio::{self, StdioError};
-use crate::util::fsutil::atomic_write;
+use crate::util::fsutil::replace_file;
 
 /// `runtime create` may pull in hooks and mounts; the daemon waits a little longer than this.
 pub const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,7 +60,7 @@ pub fn create(args: LaunchArgs) -> Result<Server, SetupError> {
     let sock_path = dir.join(proto::SOCKET_NAME);
     let listener = bind(&sock_path)?;
     let pid_path = dir.join(proto::PID_FILE);
-    atomic_write(&pid_path, std::process::id().to_string().as_bytes()).map_err(|source| {
+    replace_file(&pid_path, std::process::id().to_string().as_bytes()).map_err(|source| {
         SetupError::Write {
             path: pid_path.clone(),
             source,

@@ -18,6 +18,18 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// Writes `data` to `path` through a temporary sibling and a rename, without fsync: readers, and
+/// a process killed midway, never see a half-written file. For runtime state under the exec root
+/// (bundles, pid and exit files, the runtime's state.json), which lives no longer than the boot
+/// (it is a tmpfs in a normal install), so a power loss leaves nothing that needed keeping.
+pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    fs::write(&tmp, data)?;
+    fs::rename(&tmp, path)
+}
+
 /// fsyncs a directory so a rename or create inside it survives a power loss.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -63,20 +63,26 @@ impl Engine {
         state.finished_at = exit.exited_at;
         state.oom_killed = exit.oom_killed;
         state.pid = 0;
-        if let Err(e) = self
-            .store()
-            .update_container_state(id, &state.to_json())
-            .await
-        {
+        let paths = self.container_paths(id);
+        // Independent of each other, so at once: recording the exit, the runtime's delete (the
+        // shim runs it: cgroups and runtime state), and our own mounts. The root filesystem is
+        // detached lazily, so a process the runtime has yet to kill keeps what it holds.
+        let state_json = state.to_json();
+        let record = self.store().update_container_state(id, &state_json);
+        let delete = async {
+            match task {
+                Some(task) => task.delete().await,
+                None => Ok(()),
+            }
+        };
+        let (recorded, deleted, ()) =
+            tokio::join!(record, delete, self.release_resources(id, &paths));
+        if let Err(e) = recorded {
             tracing::error!(container = %id, error = %e, "cannot record the container's exit");
         }
-        if let Some(task) = task
-            && let Err(e) = task.delete().await
-        {
+        if let Err(e) = deleted {
             tracing::warn!(container = %id, error = %e, "cannot delete the task");
         }
-        let paths = self.container_paths(id);
-        self.release_resources(id, &paths).await;
         // The exit is in the store now; the bundle (spec, exit.json, runtime log) is not needed.
         let bundle = paths.bundle.clone();
         let _ = tokio::task::spawn_blocking(move || crate::util::fsutil::remove_all(&bundle)).await;

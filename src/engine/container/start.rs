@@ -152,7 +152,7 @@ impl Engine {
         })?;
         let spec_json =
             serde_json::to_vec_pretty(&oci).map_err(|e| Error::internal(e.to_string()))?;
-        crate::util::fsutil::atomic_write(&paths.bundle.join("config.json"), &spec_json)
+        crate::util::fsutil::replace_file(&paths.bundle.join("config.json"), &spec_json)
             .map_err(|e| Error::internal(format!("cannot write the OCI bundle: {e}")))?;
 
         tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "bundle written");

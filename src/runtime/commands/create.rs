@@ -21,7 +21,7 @@ use crate::runtime::process::setup::ProcessPlan;
 use crate::runtime::procfs;
 use crate::runtime::spec;
 use crate::runtime::tty;
-use crate::util::fsutil::atomic_write;
+use crate::util::fsutil::replace_file;
 use crate::util::time::{now_nanos, rfc3339_nano};
 
 /// Removes a half-created container (state dir, cgroup) unless disarmed.
@@ -215,7 +215,7 @@ pub fn create_container(
 /// Written through a temporary file and a rename, so a reader never sees a partial pid.
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), RuntimeError> {
     let path = std::path::absolute(path).map_err(io_err("write pid file", path))?;
-    atomic_write(&path, pid.to_string().as_bytes()).map_err(io_err("write pid file", &path))
+    replace_file(&path, pid.to_string().as_bytes()).map_err(io_err("write pid file", &path))
 }
 
 pub fn run(global: &GlobalOpts, o: &CreateOpts) -> Result<i32, RuntimeError> {
