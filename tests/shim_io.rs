@@ -290,3 +290,35 @@ async fn a_slow_attacher_does_not_block_the_container_or_others() {
     finish(&fx, &task).await;
     assert_eq!(fx.log_records().len(), LINES);
 }
+
+#[tokio::test]
+async fn an_idle_shim_gives_memory_back_and_keeps_serving() {
+    let fx = Fixture::new(&["cat"], false, true);
+    let task = within(BOUND, fx.create()).await;
+    let mut a = task
+        .attach(AttachOptions {
+            stdin: true,
+            stdout: true,
+            stderr: true,
+        })
+        .await
+        .unwrap();
+    within(BOUND, task.start()).await.unwrap();
+    a.write_all(b"before\n").await.unwrap();
+    read_until(&mut a, "before\n", BOUND).await;
+    let busy = support::shim_rss_kib(task.shim_pid());
+    // Idleness is the condition under test, so this waits it out: the shim trims itself after
+    // berth::shim's IDLE_TRIM_AFTER (1 s) without events.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let idle = support::shim_rss_kib(task.shim_pid());
+    eprintln!("shim VmRSS: {busy} KiB busy, {idle} KiB idle");
+    assert!(idle < busy, "no trim: {busy} KiB busy, {idle} KiB idle");
+    // Everything still works: stdin, attach output, the log, stdin close and the exit.
+    a.write_all(b"after\n").await.unwrap();
+    read_until(&mut a, "after\n", BOUND).await;
+    task.close_stdin().await.unwrap();
+    assert_eq!(within(BOUND, task.wait()).await.unwrap().code, 0);
+    finish(&fx, &task).await;
+    let lines: Vec<String> = logs(&fx).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(lines, vec!["before\n", "after\n"]);
+}
