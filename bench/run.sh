@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Berth beside Debian's dockerd 20.10, in one run, on this machine:
-#   1. `docker run --rm --network none busybox true` wall time through the stock CLI (median of N)
-#   2. RSS of an idle per-container shim (berth-shim vs containerd-shim-runc-v2)
-#   3. the floor: `runc run` of the same busybox bundle
+#   1. `docker run --rm --network none busybox true` wall time through the stock CLI (median of N,
+#      the two daemons taking turns)
+#   2. RSS, PSS and private memory of an idle per-container shim (berth-shim vs
+#      containerd-shim-runc-v2)
+#   3. floors: `runc run` of the same busybox bundle, and the CLI alone (`docker ps -q`)
 # Both daemons run on their own sockets and roots under a temp dir and are removed afterwards.
 #
 #   bench/run.sh [RUNS]          (as root; builds release binaries first)
@@ -47,17 +49,24 @@ for host in "$BERTH" "$DOCKERD"; do
 done
 
 # ---- 1. docker run latency -------------------------------------------------------------------
-median_ms() {  # host -> median wall ms of RUNS runs
-    local host=$1 i t0 t1
-    for i in $(seq "$RUNS"); do
-        t0=$(date +%s%N)
-        DOCKER_HOST=$host $DOCKER run --rm --network none busybox true
-        t1=$(date +%s%N)
-        echo $(( (t1 - t0) / 1000 ))
-    done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+# The two daemons take turns, run by run, so that whatever else the machine is doing weighs on
+# both alike.
+run_us() {  # host -> wall microseconds of one run
+    local t0 t1
+    t0=$(date +%s%N)
+    DOCKER_HOST=$1 $DOCKER run --rm --network none busybox true
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 ))
 }
-berth_ms=$(median_ms "$BERTH")
-dockerd_ms=$(median_ms "$DOCKERD")
+median_ms() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'; }
+: >"$WORK/berth.us"
+: >"$WORK/dockerd.us"
+for _ in $(seq "$RUNS"); do
+    run_us "$BERTH" >>"$WORK/berth.us"
+    run_us "$DOCKERD" >>"$WORK/dockerd.us"
+done
+berth_ms=$(median_ms <"$WORK/berth.us")
+dockerd_ms=$(median_ms <"$WORK/dockerd.us")
 
 # ---- 2. idle shim RSS ------------------------------------------------------------------------
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -87,7 +96,12 @@ tar -xOf "$BERTH_TEST_IMAGES/busybox.tar" "$layer" | tar -x -C "$WORK/bundle/roo
 floor_ms=$(for i in $(seq "$RUNS"); do
     t0=$(date +%s%N); runc --root "$WORK/runc-root" run -b "$WORK/bundle" bench-floor >/dev/null; t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000 ))
-done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}')
+done | median_ms)
+# The CLI's own share of every command: a request that costs the daemon almost nothing.
+cli_ms=$(for i in $(seq "$RUNS"); do
+    t0=$(date +%s%N); DOCKER_HOST=$BERTH $DOCKER ps -q >/dev/null; t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 ))
+done | median_ms)
 
 ratio=$(awk -v b="$berth_ms" -v d="$dockerd_ms" 'BEGIN {printf "%.2f", b/d}')
 div() { awk -v b="$1" -v d="$2" 'BEGIN {printf "%.2f", b/d}'; }
@@ -99,4 +113,5 @@ cat <<REPORT
 | idle shim PSS (KiB) | $berth_pss | $dockerd_pss | $(div "$berth_pss" "$dockerd_pss") |
 | idle shim private memory (KiB) | $berth_priv | $dockerd_priv | $(div "$berth_priv" "$dockerd_priv") |
 | floor: \`runc run\` of the same bundle, median (ms) | $floor_ms | | |
+| the CLI alone: \`docker ps -q\` against berth, median (ms) | $cli_ms | | |
 REPORT

@@ -171,6 +171,19 @@ fn socket_mode_pidfile_and_graceful_shutdown() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(d.socket()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o660);
+    // Group "docker" (dockerd's default -G) owns the socket where it exists; the lookup runs
+    // in a statically linked daemon, so this also proves the group database is read.
+    let docker_gid = std::fs::read_to_string("/etc/group")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[0] == "docker").then(|| f[2].parse::<u32>().ok())?
+        });
+    if let Some(gid) = docker_gid {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(d.socket()).unwrap().gid(), gid);
+    }
     let pid: u32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
