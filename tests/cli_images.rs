@@ -621,3 +621,68 @@ fn hostile_archives_are_refused_and_change_nothing() {
     assert_eq!(tags(&d, &[]), set(&["busybox:latest"]));
     assert!(!Path::new("/tmp/berth-escape").exists());
 }
+
+/// The layer tars of a docker-save archive, bottom first.
+fn layers_of(archive: &Path) -> Vec<Vec<u8>> {
+    use std::io::Read;
+    let mut files = std::collections::HashMap::new();
+    let mut ar = tar::Archive::new(std::fs::File::open(archive).unwrap());
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        files.insert(name, data);
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| files[l.as_str().unwrap()].clone())
+        .collect()
+}
+
+#[test]
+fn an_image_with_more_layers_than_one_mount_page_runs() {
+    // 60 layers under this data root make an overlay option string well over mount(2)'s page;
+    // each layer adds one file, and the top one replaces a file from below.
+    let d = Daemon::start();
+    let mut layers = layers_of(&common::test_image("busybox.tar"));
+    for i in 0..60 {
+        let body = format!("{i}\n");
+        layers.push(layer(&[
+            (
+                &format!("layer{i}"),
+                tar::EntryType::Regular,
+                "",
+                body.as_bytes(),
+            ),
+            ("which", tar::EntryType::Regular, "", body.as_bytes()),
+        ]));
+    }
+    let lowerdirs: usize = layers.len()
+        * d.data_root()
+            .join("image/layers/sha256")
+            .join("0".repeat(64))
+            .join("diff:")
+            .as_os_str()
+            .len();
+    assert!(
+        lowerdirs > 4096,
+        "the test needs a longer layer list ({lowerdirs} bytes)"
+    );
+    let archive = save_archive("deep:latest", &layers, None);
+    d.docker_stdin(&["load"], Some(&archive));
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "deep",
+        "sh",
+        "-c",
+        "cat /which; ls / | grep -c '^layer'; cat /layer0",
+    ]);
+    assert_eq!(lines(&out), vec!["59", "60", "0"]);
+}

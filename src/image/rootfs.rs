@@ -7,7 +7,7 @@ use nix::mount::{MntFlags, MsFlags, umount2};
 
 use super::{ImageError, ImageStore, io_err};
 
-/// The option string must fit one page, the limit of mount(2)'s data argument.
+/// mount(2) takes one page of options; longer layer lists go through the mount API.
 const MAX_MOUNT_DATA: usize = 4095;
 
 impl ImageStore {
@@ -49,22 +49,31 @@ impl ImageStore {
             upper.display(),
             work.display()
         );
-        if data.len() > MAX_MOUNT_DATA {
-            return Err(ImageError::InvalidArchive(format!(
-                "image has too many layers to mount ({})",
-                layers.len()
-            )));
-        }
-        nix::mount::mount(
-            Some("overlay"),
-            target,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(data.as_str()),
-        )
-        .map_err(|e| ImageError::Io {
+        let mounted = if data.len() <= MAX_MOUNT_DATA {
+            nix::mount::mount(
+                Some("overlay"),
+                target,
+                Some("overlay"),
+                MsFlags::empty(),
+                Some(data.as_str()),
+            )
+            .map_err(std::io::Error::from)
+        } else {
+            mount_layer_by_layer(&lower, &upper, &work, target).map_err(|e| {
+                if e.raw_os_error() == Some(libc::EINVAL) {
+                    std::io::Error::other(format!(
+                        "{} layers do not fit mount(2)'s options, and this kernel lacks \
+                         overlayfs' lowerdir+ (Linux 6.8): {e}",
+                        lower.len()
+                    ))
+                } else {
+                    e
+                }
+            })
+        };
+        mounted.map_err(|source| ImageError::Io {
             context: format!("mount overlay at {}", target.display()),
-            source: e.into(),
+            source,
         })
     }
 
@@ -72,6 +81,25 @@ impl ImageStore {
     pub fn unmount_rootfs(&self, target: &Path) -> Result<(), ImageError> {
         unmount(target)
     }
+}
+
+/// The overlay through the mount API, one `lowerdir+` per layer (top first, as in `lowerdir`):
+/// no limit but overlayfs' own (500 layers), where mount(2) takes one page of options.
+fn mount_layer_by_layer(
+    lower: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> std::io::Result<()> {
+    use crate::util::newmount::{FsContext, cstring, move_mount_to};
+    let ctx = FsContext::open(c"overlay")?;
+    for l in lower {
+        ctx.set(c"lowerdir+", &cstring(l)?)?;
+    }
+    ctx.set(c"upperdir", &cstring(upper)?)?;
+    ctx.set(c"workdir", &cstring(work)?)?;
+    let mnt = ctx.mount(0)?;
+    move_mount_to(&mnt, target)
 }
 
 /// Unmounts `target` (lazily if busy, so a stuck process cannot keep the daemon from cleaning up).

@@ -4,4 +4,5 @@ pub mod caps;
 pub mod fsutil;
 pub mod ids;
 pub mod lockfile;
+pub mod newmount;
 pub mod time;

@@ -101,43 +101,6 @@ pub fn ensure_sealed(scratch: &Path) -> Result<(), SealError> {
     exec_fd(&copy)
 }
 
-/// Linux's new mount API, by number: the libc crate has the syscall numbers, not wrappers.
-mod mount_api {
-    pub const FSOPEN_CLOEXEC: libc::c_uint = 1;
-    pub const FSCONFIG_SET_STRING: libc::c_uint = 1;
-    pub const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-    pub const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-    pub const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
-    pub const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
-    pub const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
-}
-
-fn syscall_fd(ret: libc::c_long) -> io::Result<OwnedFd> {
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the syscall returned a fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
-}
-
-fn fsconfig_string(ctx: &OwnedFd, key: &std::ffi::CStr, value: &std::ffi::CStr) -> io::Result<()> {
-    // SAFETY: fsconfig on our fs context with two valid C strings.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            ctx.as_raw_fd(),
-            mount_api::FSCONFIG_SET_STRING,
-            key.as_ptr(),
-            value.as_ptr(),
-            0,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// overlayfs escapes in a lowerdir list: `\` and `:`.
 fn escape_lowerdir(p: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -154,7 +117,9 @@ fn escape_lowerdir(p: &Path) -> Vec<u8> {
 /// layer is the binary's directory. overlayfs needs two lower layers to run without an upper
 /// one; `scratch` is the second, below, so nothing in it can hide the binary.
 fn read_only_overlay_view(scratch: &Path) -> io::Result<OwnedFd> {
-    use mount_api::*;
+    use crate::util::newmount::{
+        FsContext, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
+    };
     let exe = std::fs::read_link("/proc/self/exe")?;
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         return Err(io::Error::new(
@@ -165,35 +130,14 @@ fn read_only_overlay_view(scratch: &Path) -> io::Result<OwnedFd> {
     let mut lower = escape_lowerdir(dir);
     lower.push(b':');
     lower.extend(escape_lowerdir(scratch));
-    let lower = CString::new(lower).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let name = CString::new(name.as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: fsopen with a valid C string; returns a new descriptor or -1.
-    let ctx = syscall_fd(unsafe {
-        libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC)
-    })?;
-    fsconfig_string(&ctx, c"lowerdir", &lower)?;
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let lower = CString::new(lower).map_err(invalid)?;
+    let name = CString::new(name.as_bytes()).map_err(invalid)?;
+    let ctx = FsContext::open(c"overlay")?;
+    ctx.set(c"lowerdir", &lower)?;
     // Inode numbers do not matter here; xino would only log noise when layers differ in fs.
-    let _ = fsconfig_string(&ctx, c"xino", c"off");
-    // SAFETY: fsconfig command on our context, no key or value.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            ctx.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    // SAFETY: fsmount of our configured context; returns a detached mount's descriptor.
-    let mnt = syscall_fd(unsafe {
-        libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs)
-    })?;
+    let _ = ctx.set(c"xino", c"off");
+    let mnt = ctx.mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)?;
     // SAFETY: openat relative to the mount's root with a valid C string.
     let fd = unsafe {
         libc::openat(
@@ -202,7 +146,11 @@ fn read_only_overlay_view(scratch: &Path) -> io::Result<OwnedFd> {
             libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
         )
     };
-    syscall_fd(fd as libc::c_long)
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor from openat.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn memfd_create(flags: libc::c_uint) -> io::Result<OwnedFd> {
