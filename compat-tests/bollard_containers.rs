@@ -131,3 +131,123 @@ async fn run_like_testcontainers_does() {
         }
     ));
 }
+
+/// A terminal attach ends on the detach keys (here ctrl-x,q), the keys never reach the
+/// container, and the container keeps running; bad keys are a 400.
+#[tokio::test(flavor = "multi_thread")]
+async fn detach_keys_end_a_terminal_attach() {
+    use tokio::io::AsyncWriteExt;
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let docker = client(&d);
+    let created = docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            ContainerCreateBody {
+                image: Some("busybox".into()),
+                // Echoes each byte it gets as a number, so a leaked key would show.
+                cmd: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "stty raw -echo; while true; do c=$(dd bs=1 count=1 2>/dev/null | od -An -tu1); echo got$c; done".into(),
+                ]),
+                tty: Some(true),
+                open_stdin: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    docker.start_container(&created.id, None).await.unwrap();
+
+    let bad = docker
+        .attach_container(
+            &created.id,
+            Some(
+                AttachContainerOptionsBuilder::new()
+                    .stdin(true)
+                    .stream(true)
+                    .detach_keys("ctrl-1")
+                    .build(),
+            ),
+        )
+        .await;
+    assert!(
+        matches!(
+            bad,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 400,
+                ..
+            })
+        ),
+        "{:?}",
+        bad.err()
+    );
+
+    let mut attached = docker
+        .attach_container(
+            &created.id,
+            Some(
+                AttachContainerOptionsBuilder::new()
+                    .stdin(true)
+                    .stdout(true)
+                    .stream(true)
+                    .detach_keys("ctrl-x,q")
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    let bound = std::time::Duration::from_secs(20);
+    let mut out = String::new();
+    // Reads output until `needle` shows up; false if the stream ends first.
+    async fn read_until(
+        output: &mut std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+        >,
+        out: &mut String,
+        needle: &str,
+    ) -> bool {
+        while !out.contains(needle) {
+            match output.next().await {
+                Some(Ok(o)) => out.push_str(&String::from_utf8_lossy(&o.into_bytes())),
+                _ => return false,
+            }
+        }
+        true
+    }
+    // "a"; then ctrl-x followed by something else, forwarded as typed; then the sequence.
+    attached.input.write_all(b"a").await.unwrap();
+    let seen = tokio::time::timeout(bound, read_until(&mut attached.output, &mut out, "got 97"));
+    assert!(seen.await.unwrap(), "{out:?}");
+    attached.input.write_all(b"\x18b").await.unwrap();
+    let seen = tokio::time::timeout(bound, read_until(&mut attached.output, &mut out, "got 98"));
+    assert!(seen.await.unwrap(), "{out:?}");
+    attached.input.write_all(b"\x18q").await.unwrap();
+    let ended = tokio::time::timeout(bound, read_until(&mut attached.output, &mut out, "never"));
+    assert_eq!(
+        ended.await.ok(),
+        Some(false),
+        "the attach did not end on the keys: {out:?}"
+    );
+    let got: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("got"))
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert_eq!(got, vec!["97", "24", "98"], "{out:?}");
+    let state = docker
+        .inspect_container(&created.id, None)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    assert_eq!(state.running, Some(true), "detaching stopped the container");
+    docker
+        .remove_container(
+            &created.id,
+            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+        )
+        .await
+        .unwrap();
+}

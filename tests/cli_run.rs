@@ -760,3 +760,101 @@ fn runtime_args_from_daemon_json_reach_the_runtime() {
     );
     assert!(calls.lines().all(|l| l.starts_with("--debug ")), "{calls}");
 }
+
+/// Reads from `fd` until `needle` shows up (bounded); returns what was read.
+fn read_pty_until(fd: &std::os::fd::OwnedFd, needle: &str) -> String {
+    use std::os::fd::AsFd;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no {needle:?} on the terminal: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        let mut fds = [nix::poll::PollFd::new(
+            fd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if nix::poll::poll(&mut fds, ms).unwrap_or(0) == 0 {
+            continue;
+        }
+        let mut buf = [0u8; 4096];
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn run_it_detaches_on_ctrl_p_ctrl_q_and_the_container_keeps_running() {
+    use std::os::unix::process::CommandExt;
+    let d = daemon();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut cmd = Command::new(DOCKER);
+    cmd.env("DOCKER_HOST", d.host())
+        .args([
+            "run",
+            "-it",
+            "--name",
+            "detachable",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+        ])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    // SAFETY: setsid and ioctl(TIOCSCTTY) only, between fork and exec: the CLI gets the pty
+    // as its controlling terminal, as in an interactive shell.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut cli = cmd.spawn().unwrap();
+    let master = pty.master;
+    read_pty_until(&master, "# ");
+    nix::unistd::write(&master, b"echo hello-$((20+22))\r").unwrap();
+    read_pty_until(&master, "hello-42");
+    nix::unistd::write(&master, b"\x10\x11").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = cli.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI did not detach"
+        );
+        // The CLI's output goes to the pty: keep it drained so the CLI never blocks on it.
+        let _ = read_pty_until_quiet(&master);
+    };
+    assert!(status.success(), "{status:?}");
+    let state = d.ok(&["inspect", "--format", "{{.State.Status}}", "detachable"]);
+    assert_eq!(state.trim(), "running");
+    d.ok(&["rm", "-f", "detachable"]);
+}
+
+/// Drains whatever the pty has within 50 ms (used while waiting on a process).
+fn read_pty_until_quiet(fd: &std::os::fd::OwnedFd) -> usize {
+    use std::os::fd::AsFd;
+    let mut fds = [nix::poll::PollFd::new(
+        fd.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    if nix::poll::poll(&mut fds, 50u16).unwrap_or(0) == 0 {
+        return 0;
+    }
+    let mut buf = [0u8; 4096];
+    nix::unistd::read(fd, &mut buf).unwrap_or(0)
+}

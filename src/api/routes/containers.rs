@@ -13,7 +13,7 @@ use crate::api::AppState;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{DockerJson, Query};
 use crate::api::json::{json_response, ok};
-use crate::api::stream::{hijack, stdcopy};
+use crate::api::stream::{escape, hijack, stdcopy};
 use crate::api::version::ApiVersion;
 use crate::engine::ErrorKind;
 use crate::engine::container::logs::{LogOptions, parse_time_bound};
@@ -206,6 +206,10 @@ async fn attach(
         stdout: query.bool("stdout"),
         stderr: query.bool("stderr"),
     };
+    let detach_keys = match query.get("detachKeys").filter(|k| !k.is_empty()) {
+        Some(k) => escape::parse(k).map_err(ApiError::invalid)?,
+        None => escape::DEFAULT_KEYS.to_vec(),
+    };
     let session = state.engine.attach_container(&id, opts).await?;
     let content_type = stream_content_type(version, session.tty);
     if !hijack::wants_upgrade(&req) {
@@ -236,28 +240,33 @@ async fn attach(
             }
             Err(_) => return,
         };
-        pump(
-            engine,
-            session.id,
-            session.tty,
-            session.stdin,
-            session.stdin_once,
-            client,
-            shim,
-        )
-        .await;
+        let input = Input {
+            stdin: session.stdin,
+            stdin_once: session.stdin_once,
+            // As dockerd: only a terminal attach watches for the detach keys.
+            detach: session.tty.then(|| escape::Detector::new(detach_keys)),
+        };
+        pump(engine, session.id, session.tty, input, client, shim).await;
     });
     Ok(hijack::upgrade_response(content_type))
 }
 
+/// What an attach does with the client's input.
+struct Input {
+    stdin: bool,
+    /// Closing the client's input closes the container's stdin.
+    stdin_once: bool,
+    /// Ends the attach on the detach keys.
+    detach: Option<escape::Detector>,
+}
+
 /// Copies container output to the client (frames, or raw bytes with a terminal) and client
-/// input to the container, until the container's output ends.
+/// input to the container, until the container's output ends or the client detaches.
 async fn pump<C>(
     engine: crate::engine::Engine,
     id: String,
     tty: bool,
-    stdin: bool,
-    stdin_once: bool,
+    mut how: Input,
     client: C,
     shim: tokio::net::UnixStream,
 ) where
@@ -265,24 +274,40 @@ async fn pump<C>(
 {
     let (mut client_r, mut client_w) = tokio::io::split(client);
     let (mut shim_r, mut shim_w) = shim.into_split();
+    // Resolves to true when the client typed the detach keys.
     let input = async move {
-        if !stdin {
-            return;
+        if !how.stdin {
+            return false;
         }
         let mut buf = vec![0u8; 32 * 1024];
+        let mut forward = Vec::with_capacity(buf.len());
         loop {
-            match client_r.read(&mut buf).await {
+            let n = match client_r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if shim_w.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
+                Ok(n) => n,
+            };
+            forward.clear();
+            let detached = match &mut how.detach {
+                Some(d) => d.feed(&buf[..n], &mut forward),
+                None => {
+                    forward.extend_from_slice(&buf[..n]);
+                    false
                 }
+            };
+            if shim_w.write_all(&forward).await.is_err() {
+                return false;
+            }
+            if detached {
+                tracing::debug!(container = %id, "attach detached by the client's keys");
+                return true;
             }
         }
-        if stdin_once && let Err(e) = engine.close_container_stdin(&id).await {
+        if how.stdin_once
+            && let Err(e) = engine.close_container_stdin(&id).await
+        {
             tracing::debug!(container = %id, error = %e, "cannot close stdin");
         }
+        false
     };
     let output = async move {
         while let Ok(Some((stream, payload))) = stdcopy::read_frame(&mut shim_r).await {
@@ -301,7 +326,12 @@ async fn pump<C>(
     tokio::pin!(output);
     tokio::select! {
         _ = &mut output => {}
-        _ = async { input.await; std::future::pending::<()>().await } => {}
+        detached = input => {
+            // Input over without a detach: the output still runs to its end.
+            if !detached {
+                output.await;
+            }
+        }
     }
 }
 
