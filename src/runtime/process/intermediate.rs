@@ -1,8 +1,9 @@
 //! The intermediate process: it exists because a process cannot move itself into a new pid
 //! namespace, only its future children. It joins the cgroup (born in the cgroup2 directory
-//! where clone3 allowed it; it moves itself into the v1 hierarchies), joins or creates the namespaces (user first, and the main process writes the id maps
-//! of a new user namespace), forks the init (pid 1 of a new pid namespace), reports the init's
-//! pid and exits. The init is then re-parented to the main process, which is a subreaper.
+//! where clone3 allowed it; it moves itself into the v1 hierarchies), joins or creates the
+//! namespaces (user first, and the main process writes the id maps of a new user namespace),
+//! forks the init (pid 1 of a new pid namespace), reports the init's pid and exits. The init is
+//! then re-parented to the main process, which is a subreaper.
 
 use std::time::Duration;
 
