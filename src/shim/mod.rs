@@ -30,7 +30,7 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
     let verb = args.next();
     let rest: Vec<OsString> = args.collect();
     match verb.as_ref().and_then(|v| v.to_str()) {
-        Some("start") => match proto::LaunchArgs::parse(rest, |_, _| Ok(false)) {
+        Some("start") => match proto::LaunchArgs::parse(rest) {
             Ok(a) => launch::start(a),
             Err(e) => usage_error(&e),
         },

@@ -208,11 +208,7 @@ impl LaunchArgs {
     }
 
     /// Parses flags; `extra` sees every flag this struct does not know (and may take its value).
-    pub fn parse<I, F>(args: I, mut extra: F) -> Result<LaunchArgs, ArgsError>
-    where
-        I: IntoIterator<Item = OsString>,
-        F: FnMut(&str, &mut dyn FnMut() -> Option<OsString>) -> Result<bool, ArgsError>,
-    {
+    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<LaunchArgs, ArgsError> {
         let mut it = args.into_iter();
         let (mut id, mut bundle, mut state_dir, mut runtime, mut runtime_root, mut log) =
             (None, None, None, None, None, None);
@@ -248,12 +244,7 @@ impl LaunchArgs {
                 }
                 "--tty" => tty = true,
                 "--stdin" => stdin = true,
-                other => {
-                    let mut next = || it.next();
-                    if !extra(other, &mut next)? {
-                        return Err(ArgsError::Unknown(other.to_string()));
-                    }
-                }
+                other => return Err(ArgsError::Unknown(other.to_string())),
             }
         }
         Ok(LaunchArgs {
@@ -373,24 +364,11 @@ mod tests {
             tty: true,
             stdin: false,
         };
-        let parsed = LaunchArgs::parse(a.to_args(), |_, _| Ok(false)).unwrap();
+        let parsed = LaunchArgs::parse(a.to_args()).unwrap();
         assert_eq!(parsed, a);
-        let mut args = a.to_args();
-        args.push("--ready-fd".into());
-        args.push("3".into());
-        let mut fd = None;
-        LaunchArgs::parse(args, |k, next| {
-            if k == "--ready-fd" {
-                fd = next();
-                return Ok(true);
-            }
-            Ok(false)
-        })
-        .unwrap();
-        assert_eq!(fd, Some("3".into()));
-        let err = LaunchArgs::parse(vec!["--bogus".into()], |_, _| Ok(false));
+        let err = LaunchArgs::parse(vec!["--bogus".into()]);
         assert_eq!(err, Err(ArgsError::Unknown("--bogus".into())));
-        let err = LaunchArgs::parse(vec!["--id".into()], |_, _| Ok(false));
+        let err = LaunchArgs::parse(vec!["--id".into()]);
         assert_eq!(err, Err(ArgsError::MissingValue("--id")));
     }
 
