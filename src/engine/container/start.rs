@@ -84,14 +84,16 @@ impl Engine {
             None => row.id[..12].to_string(),
         };
 
-        // Filesystem, namespace and files: blocking work, off the async runtime.
+        // Filesystem, namespace and files: blocking work, off the async runtime. The network
+        // namespace and the root filesystem do not depend on each other: made side by side.
         let images = self.images().clone();
-        let prep_paths = paths.clone();
+        let fs_paths = paths.clone();
+        let ns_paths = paths.clone();
         let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
         let hn = hostname.clone();
         let workdir = config.working_dir.clone().filter(|w| !w.is_empty());
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            let p = prep_paths;
+        let filesystem = tokio::task::spawn_blocking(move || -> Result<()> {
+            let p = fs_paths;
             // Debris of an earlier run (a crash between exit and cleanup) goes first.
             let _ = std::fs::remove_file(p.bundle.join("exit.json"));
             images.mount_rootfs(&layers, &p.rw, &p.rootfs)?;
@@ -103,17 +105,23 @@ impl Engine {
                     Error::invalid(format!("cannot create working directory {wd}: {e}"))
                 })?;
             }
-            if !host_network {
-                crate::network::sandbox::remove(&p.netns)
-                    .and_then(|_| crate::network::sandbox::create(&p.netns))
-                    .map_err(|e| Error::internal(e.to_string()))?;
-            }
             crate::network::etc::write_all(&p.dir, &hn, host_network, &extra_hosts)
-                .map_err(|e| Error::internal(format!("cannot write /etc files: {e}")))?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+                .map_err(|e| Error::internal(format!("cannot write /etc files: {e}")))
+        });
+        let namespace = tokio::task::spawn_blocking(move || -> Result<()> {
+            if host_network {
+                return Ok(());
+            }
+            crate::network::sandbox::remove(&ns_paths.netns)
+                .and_then(|_| crate::network::sandbox::create(&ns_paths.netns))
+                .map_err(|e| Error::internal(e.to_string()))
+        });
+        let (filesystem, namespace) = tokio::join!(filesystem, namespace);
+        let joined = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
+            r.map_err(|e| Error::internal(e.to_string()))?
+        };
+        joined(filesystem)?;
+        joined(namespace)?;
 
         tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "rootfs, namespace and files ready");
         let network = if host_network {
