@@ -251,3 +251,125 @@ async fn detach_keys_end_a_terminal_attach() {
         .await
         .unwrap();
 }
+
+/// `logs=1` replays what the log holds before the live output; `stream=0` ends after it, as in
+/// dockerd (docker-py's `attach(logs=True)`).
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_replays_logs_and_stream_zero_ends() {
+    use tokio::io::AsyncWriteExt;
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let docker = client(&d);
+    let created = docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            ContainerCreateBody {
+                image: Some("busybox".into()),
+                cmd: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "echo before; echo err-before >&2; read x; echo after-$x".into(),
+                ]),
+                open_stdin: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Live from the start, to know when "before" is in the log.
+    let mut first = docker
+        .attach_container(
+            &created.id,
+            Some(
+                AttachContainerOptionsBuilder::new()
+                    .stdout(true)
+                    .stream(true)
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    docker.start_container(&created.id, None).await.unwrap();
+    let bound = std::time::Duration::from_secs(20);
+    let seen = tokio::time::timeout(bound, first.output.next())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.unwrap().unwrap(),
+        LogOutput::StdOut {
+            message: "before\n".into()
+        }
+    );
+
+    // logs=1, stream=0: the log so far (stdout only, as asked), then the end.
+    let replay_only = docker
+        .attach_container(
+            &created.id,
+            Some(
+                AttachContainerOptionsBuilder::new()
+                    .stdout(true)
+                    .logs(true)
+                    .stream(false)
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    let got: Vec<LogOutput> = tokio::time::timeout(bound, replay_only.output.collect::<Vec<_>>())
+        .await
+        .expect("a stream=0 attach must end")
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![LogOutput::StdOut {
+            message: "before\n".into()
+        }]
+    );
+
+    // logs=1, stream=1 with stdin: the replay, then live output for our input.
+    let mut both = docker
+        .attach_container(
+            &created.id,
+            Some(
+                AttachContainerOptionsBuilder::new()
+                    .stdin(true)
+                    .stdout(true)
+                    .stderr(true)
+                    .logs(true)
+                    .stream(true)
+                    .build(),
+            ),
+        )
+        .await
+        .unwrap();
+    both.input.write_all(b"now\n").await.unwrap();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(bound, async {
+        while let Some(Ok(o)) = both.output.next().await {
+            got.push(o);
+        }
+    });
+    read.await.expect("the attach ends with the container");
+    let outs: Vec<String> = got
+        .iter()
+        .filter_map(|o| match o {
+            LogOutput::StdOut { message } | LogOutput::StdErr { message } => {
+                Some(String::from_utf8_lossy(message).into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outs.len(), 3, "{got:?}");
+    assert!(outs[..2].contains(&"before\n".to_string()), "{got:?}");
+    assert!(outs[..2].contains(&"err-before\n".to_string()), "{got:?}");
+    assert_eq!(outs[2], "after-now\n", "{got:?}");
+    docker
+        .remove_container(
+            &created.id,
+            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+        )
+        .await
+        .unwrap();
+}

@@ -210,12 +210,28 @@ async fn attach(
         Some(k) => escape::parse(k).map_err(ApiError::invalid)?,
         None => escape::DEFAULT_KEYS.to_vec(),
     };
-    let session = state.engine.attach_container(&id, opts).await?;
+    // As dockerd: `logs=1` replays what the log holds first, `stream=1` then goes live.
+    let (out, err) = (opts.stdout, opts.stderr);
+    let session = state
+        .engine
+        .attach_container(&id, opts, query.bool("stream"))
+        .await?;
+    let replay = if query.bool("logs") && (out || err) {
+        let only = LogOptions {
+            stdout: out,
+            stderr: err,
+            ..LogOptions::default()
+        };
+        Some(state.engine.container_logs(&id, only).await?.1)
+    } else {
+        None
+    };
     let content_type = stream_content_type(version, session.tty);
     if !hijack::wants_upgrade(&req) {
         // No upgrade asked: stream the output as the response body (stdin is not possible).
         let tty = session.tty;
-        let body = async_stream_body(session.stream, tty);
+        let body =
+            Body::from_stream(replay_stream(replay, tty).chain(live_stream(session.stream, tty)));
         return Ok(Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, content_type)
@@ -225,14 +241,24 @@ async fn attach(
     let on_upgrade = hyper::upgrade::on(&mut req);
     let engine = state.engine.clone();
     tokio::spawn(async move {
-        let client = match hijack::upgraded(on_upgrade).await {
+        let mut client = match hijack::upgraded(on_upgrade).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(error = %e, "attach upgrade failed");
                 return;
             }
         };
-        let shim = match session.stream.await {
+        let mut replayed = replay_stream(replay, session.tty);
+        while let Some(Ok(bytes)) = replayed.next().await {
+            if client.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        let Some(live) = session.stream else {
+            let _ = client.shutdown().await;
+            return;
+        };
+        let shim = match live.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "attach ended before the container ran");
@@ -311,11 +337,7 @@ async fn pump<C>(
     };
     let output = async move {
         while let Ok(Some((stream, payload))) = stdcopy::read_frame(&mut shim_r).await {
-            let bytes = if tty {
-                payload
-            } else {
-                stdcopy::frame(stream, &payload)
-            };
+            let bytes = attach_bytes(stream, payload, tty);
             if client_w.write_all(&bytes).await.is_err() {
                 return;
             }
@@ -335,18 +357,38 @@ async fn pump<C>(
     }
 }
 
-/// Output of an attach without upgrade, as a response body: waits for the shim's stream, then
-/// forwards frames (or raw bytes with a terminal) until it ends.
-fn async_stream_body(
-    rx: tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>,
+/// A log entry as attach output: a stdcopy frame, or the raw bytes with a terminal.
+fn attach_bytes(stream: u8, payload: Vec<u8>, tty: bool) -> Vec<u8> {
+    if tty {
+        payload
+    } else {
+        stdcopy::frame(stream, &payload)
+    }
+}
+
+/// The `logs=1` replay of an attach, if asked for.
+fn replay_stream(
+    replay: Option<tokio::sync::mpsc::Receiver<crate::engine::container::logs::LogEntry>>,
     tty: bool,
-) -> Body {
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    let entries = replay.map(tokio_stream_from);
+    futures_util::stream::iter(entries)
+        .flatten()
+        .map(move |e| Ok(attach_bytes(e.stream, e.bytes, tty)))
+}
+
+/// Live output of an attach without upgrade: waits for the shim's stream, then forwards frames
+/// (or raw bytes with a terminal) until it ends.
+fn live_stream(
+    rx: Option<tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>>,
+    tty: bool,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
     enum St {
         Waiting(tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>),
         Reading(tokio::net::UnixStream),
     }
-    let stream = futures_util::stream::unfold(St::Waiting(rx), move |st| async move {
-        let mut shim = match st {
+    futures_util::stream::unfold(rx.map(St::Waiting), move |st| async move {
+        let mut shim = match st? {
             St::Waiting(rx) => match rx.await {
                 Ok(Ok(s)) => s,
                 _ => return None,
@@ -354,18 +396,13 @@ fn async_stream_body(
             St::Reading(s) => s,
         };
         match stdcopy::read_frame(&mut shim).await {
-            Ok(Some((stream, payload))) => {
-                let bytes = if tty {
-                    payload
-                } else {
-                    stdcopy::frame(stream, &payload)
-                };
-                Some((Ok::<_, std::io::Error>(bytes), St::Reading(shim)))
-            }
+            Ok(Some((stream, payload))) => Some((
+                Ok(attach_bytes(stream, payload, tty)),
+                Some(St::Reading(shim)),
+            )),
             _ => None,
         }
-    });
-    Body::from_stream(stream)
+    })
 }
 
 async fn logs(

@@ -16,20 +16,34 @@ pub struct AttachSession {
     /// Closing the client's stdin closes the container's (`docker run -i` without a terminal).
     pub stdin_once: bool,
     pub stdin: bool,
-    /// Resolves to the shim's stream (stdcopy frames out, raw stdin in).
-    pub stream: oneshot::Receiver<Result<tokio::net::UnixStream>>,
+    /// Resolves to the shim's stream (stdcopy frames out, raw stdin in); none when the client
+    /// did not ask for the live streams (`stream=0`).
+    pub stream: Option<oneshot::Receiver<Result<tokio::net::UnixStream>>>,
 }
 
 impl Engine {
+    /// `live`: connect to the container's streams (now, or at its next start); without it the
+    /// session only describes the container (for a `logs=1` replay).
     pub async fn attach_container(
         &self,
         input: &str,
         opts: AttachOptions,
+        live: bool,
     ) -> Result<AttachSession> {
         let row = self.resolve_container(input).await?;
         let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
-        let stdin = opts.stdin && config.open_stdin.unwrap_or(false);
+        let stdin = opts.stdin && config.open_stdin.unwrap_or(false) && live;
         let opts = AttachOptions { stdin, ..opts };
+        let session = |stream| AttachSession {
+            id: row.id.clone(),
+            tty: config.tty.unwrap_or(false),
+            stdin_once: config.stdin_once.unwrap_or(false),
+            stdin,
+            stream,
+        };
+        if !live {
+            return Ok(session(None));
+        }
         let (tx, rx) = oneshot::channel();
         // Under the operation lock, so a start in progress either sees this request or has
         // already registered its task.
@@ -52,13 +66,7 @@ impl Engine {
                 .live()
                 .add_pending(&row.id, PendingAttach { opts, reply: tx }),
         }
-        Ok(AttachSession {
-            id: row.id,
-            tty: config.tty.unwrap_or(false),
-            stdin_once: config.stdin_once.unwrap_or(false),
-            stdin,
-            stream: rx,
-        })
+        Ok(session(Some(rx)))
     }
 
     pub async fn close_container_stdin(&self, id: &str) -> Result<()> {
