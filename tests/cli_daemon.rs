@@ -318,3 +318,10 @@ fn daemon_json_sets_hosts_and_debug() {
         dir.path().join("data").display().to_string()
     );
 }
+
+#[test]
+fn socket_group_may_be_a_number() {
+    use std::os::unix::fs::MetadataExt;
+    let d = Daemon::start_with(&["-G", "4242"]);
+    assert_eq!(std::fs::metadata(d.socket()).unwrap().gid(), 4242);
+}

@@ -87,8 +87,16 @@ fn bind_unix(path: &Path, group: &str) -> Result<UnixListener> {
         .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .map_err(|e| Error::internal(format!("cannot chmod {}: {e}", path.display())))?;
-    if let Ok(Some(g)) = nix::unistd::Group::from_name(group)
-        && let Err(e) = nix::unistd::chown(path, None, Some(g.gid))
+    // A name from the group database, or a numeric gid, as dockerd takes either.
+    let gid = match group.parse::<u32>() {
+        Ok(n) => Some(nix::unistd::Gid::from_raw(n)),
+        Err(_) => nix::unistd::Group::from_name(group)
+            .ok()
+            .flatten()
+            .map(|g| g.gid),
+    };
+    if let Some(gid) = gid
+        && let Err(e) = nix::unistd::chown(path, None, Some(gid))
     {
         tracing::warn!(socket = %path.display(), error = %e, "cannot set the socket group");
     }
