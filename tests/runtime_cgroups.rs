@@ -276,3 +276,65 @@ fn events_stats_prints_one_stats_object() {
         c.finish();
     }
 }
+
+/// A unified (pure v2) host, made here in a private mount namespace: the v1 hierarchies are
+/// unmounted and the kernel's cgroup2 hierarchy is mounted at /sys/fs/cgroup. The init is born
+/// in its cgroup (CLONE_INTO_CGROUP for berth-runtime), and the `cgroup` mount shows cgroup2,
+/// read-only; with a cgroup namespace the init sits at its root.
+#[test]
+fn on_a_unified_host_the_init_is_in_its_cgroup_and_sees_cgroup2() {
+    for rt in runtimes() {
+        for cgroupns in [false, true] {
+            let mut c = Container::new(&rt, "unified");
+            c.config["linux"]["cgroupsPath"] = json!(cgroups_path(&c.id));
+            if cgroupns {
+                c.config["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "cgroup"}));
+            }
+            c.script(
+                "grep ' /sys/fs/cgroup ' /proc/self/mountinfo; grep '^0::' /proc/self/cgroup; \
+                 touch /sys/fs/cgroup/x 2>/dev/null || echo read-only",
+            );
+            c.write_config();
+            let wrapper = format!(
+                "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup || exit 99; \
+                 {} --root {} run --bundle {} {}",
+                rt.bin.display(),
+                c.state_root.path().display(),
+                c.bundle.path().display(),
+                c.id
+            );
+            let mut cmd = std::process::Command::new("unshare");
+            cmd.args(["-m", "--propagation", "private", "sh", "-c", &wrapper])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let out = run_bounded(cmd, COMMAND_TIMEOUT);
+            let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "[{}] cgroupns={cgroupns}: {text}",
+                rt.name
+            );
+            let mount = text.lines().next().unwrap_or_default();
+            assert!(
+                mount.contains(" - cgroup2 ") && mount.contains(" ro,"),
+                "[{}] cgroupns={cgroupns}: /sys/fs/cgroup is not cgroup2, read-only: {text}",
+                rt.name
+            );
+            let want = if cgroupns {
+                "0::/".to_string()
+            } else {
+                format!("0::{}", cgroups_path(&c.id))
+            };
+            assert!(
+                text.lines().any(|l| l == want),
+                "[{}] cgroupns={cgroupns}: want {want}: {text}",
+                rt.name
+            );
+            assert!(text.contains("read-only"), "[{}] {text}", rt.name);
+        }
+    }
+}

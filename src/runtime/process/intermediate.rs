@@ -62,7 +62,7 @@ pub fn run(
                     Err(e) => return report(to_main, Stage::Rootfs, e),
                 }
             } else {
-                Vec::new()
+                cgroupfs::CgroupMountPlan::default()
             };
             let joins = match namespaces::open_join_fds(&c.ns) {
                 Ok(j) => j,

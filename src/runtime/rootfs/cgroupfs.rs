@@ -1,8 +1,10 @@
-//! A `cgroup` mount for a cgroup v1 (or hybrid) host, as runc builds it: a tmpfs at the
+//! A `cgroup` mount, as runc builds it. On a cgroup v1 (or hybrid) host: a tmpfs at the
 //! destination, and under it one bind mount per hierarchy showing only the container's own
-//! cgroup, read-only when asked. Combined hierarchies (`cpu,cpuacct`) get a symlink per
-//! controller. The plan is computed by the intermediate process after it joined the container's
-//! cgroup and before any cgroup namespace exists, so host paths are absolute and unambiguous.
+//! cgroup, read-only when asked; combined hierarchies (`cpu,cpuacct`) get a symlink per
+//! controller. On a unified (v2) host: a fresh cgroup2 mount, whose view the container's cgroup
+//! namespace decides, or, where cgroup2 cannot be mounted, a bind of the container's own cgroup.
+//! The plan is computed by the intermediate process after it joined the container's cgroup and
+//! before any cgroup namespace exists, so host paths are absolute and unambiguous.
 
 use std::fs;
 use std::io;
@@ -39,7 +41,22 @@ pub struct Hierarchy {
     pub links: Vec<String>,
 }
 
-pub type CgroupMountPlan = Vec<Hierarchy>;
+/// What a `cgroup` mount shows in the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupMountPlan {
+    /// A v1 or hybrid host: the v1 hierarchies (runc leaves the hybrid cgroup2 mount out).
+    V1(Vec<Hierarchy>),
+    /// A unified host; `own_dir` is the container's cgroup, for the bind fallback.
+    V2 { own_dir: PathBuf },
+}
+
+impl Default for CgroupMountPlan {
+    fn default() -> CgroupMountPlan {
+        CgroupMountPlan::V1(Vec::new())
+    }
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Lines of /proc/self/cgroup: (controller list, path).
 fn parse_proc_cgroup(content: &str) -> Vec<(String, String)> {
@@ -58,7 +75,20 @@ fn parse_proc_cgroup(content: &str) -> Vec<(String, String)> {
 /// Builds the plan from mountinfo and /proc/self/cgroup contents.
 pub fn plan_from(mounts: &[MountInfo], proc_cgroup: &str) -> CgroupMountPlan {
     let own = parse_proc_cgroup(proc_cgroup);
-    let mut out: CgroupMountPlan = Vec::new();
+    let unified = mounts
+        .iter()
+        .any(|m| m.fstype == "cgroup2" && m.mount_point == Path::new(CGROUP_ROOT));
+    if unified {
+        let path = own
+            .iter()
+            .find(|(c, _)| c.is_empty())
+            .map(|(_, p)| p.trim_start_matches('/'))
+            .unwrap_or("");
+        return CgroupMountPlan::V2 {
+            own_dir: Path::new(CGROUP_ROOT).join(path),
+        };
+    }
+    let mut out: Vec<Hierarchy> = Vec::new();
     for m in mounts {
         // Only v1 hierarchies: runc leaves the hybrid layout's cgroup2 mount out as well.
         if m.fstype != "cgroup" {
@@ -94,7 +124,7 @@ pub fn plan_from(mounts: &[MountInfo], proc_cgroup: &str) -> CgroupMountPlan {
             links,
         });
     }
-    out
+    CgroupMountPlan::V1(out)
 }
 
 /// Reads the plan for the calling process.
@@ -116,11 +146,47 @@ pub fn plan() -> Result<CgroupMountPlan, CgroupMountError> {
 }
 
 /// Mounts the cgroup tree at `dest` inside `rootfs`.
-pub fn mount_v1(
+/// `source` is the spec's (`cgroup` from Docker), shown as the cgroup2 mount's source.
+pub fn mount_cgroup(
     rootfs: &Path,
+    source: &Path,
     dest: &Path,
     opts: &MountOptions,
     plan: &CgroupMountPlan,
+) -> Result<(), CgroupMountError> {
+    match plan {
+        CgroupMountPlan::V1(hierarchies) => mount_v1(rootfs, dest, opts, hierarchies),
+        CgroupMountPlan::V2 { own_dir } => mount_v2(rootfs, source, dest, opts, own_dir),
+    }
+}
+
+/// cgroup2 at `dest`; where the kernel refuses (EPERM, EBUSY: no cgroup namespace of our own
+/// in a user namespace), the container's own cgroup bound there instead, as runc does.
+fn mount_v2(
+    rootfs: &Path,
+    source: &Path,
+    dest: &Path,
+    opts: &MountOptions,
+    own_dir: &Path,
+) -> Result<(), CgroupMountError> {
+    let (_, fd) = resolve::create_target(rootfs, dest, TargetKind::Dir)?;
+    let target = resolve::proc_fd_path(&fd);
+    match mount::mount(source, &target, "cgroup2", opts.flags, "") {
+        Err(mount::MountError::Mount { ref source, .. })
+            if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EBUSY)) =>
+        {
+            mount::mount(own_dir, &target, "", libc::MS_BIND | libc::MS_REC, "")?;
+            Ok(mount::bind_remount(&target, opts.flags & !libc::MS_BIND)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn mount_v1(
+    rootfs: &Path,
+    dest: &Path,
+    opts: &MountOptions,
+    plan: &[Hierarchy],
 ) -> Result<(), CgroupMountError> {
     let (host, fd) = resolve::create_target(rootfs, dest, TargetKind::Dir)?;
     let flags = opts.flags & !libc::MS_RDONLY;
@@ -176,7 +242,9 @@ mod tests {
 ",
         );
         let own = "11:cpu,cpuacct:/docker/abc\n1:name=systemd:/x\n0::/\n9:memory:/docker/abc\n";
-        let p = plan_from(&mounts, own);
+        let CgroupMountPlan::V1(p) = plan_from(&mounts, own) else {
+            panic!("a hybrid host is planned as v1");
+        };
         let get = |n: &str| p.iter().find(|h| h.name == n).unwrap().clone();
         assert_eq!(
             get("cpu,cpuacct").host_dir,
@@ -193,6 +261,19 @@ mod tests {
         assert_eq!(
             get("memory").host_dir,
             PathBuf::from("/sys/fs/cgroup/memory/abc")
+        );
+    }
+
+    #[test]
+    fn a_unified_host_gets_cgroup2_with_our_cgroup_as_fallback() {
+        let mounts = mountinfo::parse(
+            "25 30 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
+        );
+        assert_eq!(
+            plan_from(&mounts, "0::/berth/abc\n"),
+            CgroupMountPlan::V2 {
+                own_dir: PathBuf::from("/sys/fs/cgroup/berth/abc")
+            }
         );
     }
 }

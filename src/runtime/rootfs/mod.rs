@@ -177,7 +177,17 @@ fn mount_entry(
         return bind_entry(plan, m, &opts);
     }
     if typ == "cgroup" {
-        return Ok(cgroupfs::mount_v1(rootfs, dest, &opts, plan.cgroup_plan)?);
+        let source = m
+            .source()
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("cgroup"));
+        return Ok(cgroupfs::mount_cgroup(
+            rootfs,
+            &source,
+            dest,
+            &opts,
+            plan.cgroup_plan,
+        )?);
     }
     let (host, fd) = resolve::create_target(rootfs, dest, TargetKind::Dir)?;
     let source = m
