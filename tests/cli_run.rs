@@ -858,3 +858,60 @@ fn read_pty_until_quiet(fd: &std::os::fd::OwnedFd) -> usize {
     let mut buf = [0u8; 4096];
     nix::unistd::read(fd, &mut buf).unwrap_or(0)
 }
+
+#[test]
+fn attach_without_upgrade_is_a_raw_stream_until_close() {
+    use std::io::Read;
+    // Clients that do not ask for an upgrade get moby's bare 200 and then the stream itself:
+    // no chunked encoding, no length, the end of the stream is the end of the connection.
+    let d = daemon();
+    let id = d.ok(&["create", "busybox", "sh", "-c", "echo one; echo two >&2"]);
+    let id = id.trim();
+    let mut conn = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /v1.53/containers/{id}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    // The attach is registered before the start, so nothing is lost.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert!(
+        head.starts_with("http/1.0 200 ") || head.starts_with("http/1.1 200 "),
+        "{head}"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.docker.multiplexed-stream"),
+        "{head}"
+    );
+    d.ok(&["start", id]);
+    let mut body = Vec::new();
+    conn.read_to_end(&mut body).unwrap();
+    // Two stdcopy frames, in either order (two pipes).
+    let mut frames = Vec::new();
+    let mut rest = body.as_slice();
+    while rest.len() >= 8 {
+        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+        frames.push((
+            rest[0],
+            String::from_utf8_lossy(&rest[8..8 + len]).into_owned(),
+        ));
+        rest = &rest[8 + len..];
+    }
+    assert!(rest.is_empty(), "trailing bytes: {body:?}");
+    frames.sort();
+    assert_eq!(
+        frames,
+        vec![(1, "one\n".to_string()), (2, "two\n".to_string())]
+    );
+    d.ok(&["rm", id]);
+}

@@ -229,12 +229,16 @@ async fn attach(
     };
     let content_type = stream_content_type(version, session.tty);
     if !hijack::wants_upgrade(&req) {
-        // No upgrade asked: stream the output as the response body (stdin is not possible).
+        // No upgrade asked: moby answers 200 and then writes the raw stream until it ends, never
+        // chunked (clients that hijack the connection read the bytes as they come). An HTTP/1.0
+        // response is how hyper sends a body delimited by closing the connection. Stdin is not
+        // read on this path.
         let tty = session.tty;
         let body =
             Body::from_stream(replay_stream(replay, tty).chain(live_stream(session.stream, tty)));
         return Ok(Response::builder()
             .status(StatusCode::OK)
+            .version(axum::http::Version::HTTP_10)
             .header(header::CONTENT_TYPE, content_type)
             .body(body)
             .unwrap_or_default());
