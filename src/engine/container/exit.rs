@@ -64,19 +64,21 @@ impl Engine {
         state.oom_killed = exit.oom_killed;
         state.pid = 0;
         let paths = self.container_paths(id);
-        // Independent of each other, so at once: recording the exit, the runtime's delete (the
-        // shim runs it: cgroups and runtime state), and our own mounts. The root filesystem is
-        // detached lazily, so a process the runtime has yet to kill keeps what it holds.
+        // Recording the exit and tearing the container down are independent, so they run at
+        // once. The teardown keeps dockerd's order: the runtime's delete (the shim runs it:
+        // remaining processes, cgroups, poststop hooks, which may still look at the root
+        // filesystem), then our own mounts.
         let state_json = state.to_json();
         let record = self.store().update_container_state(id, &state_json);
-        let delete = async {
-            match task {
+        let teardown = async {
+            let deleted = match task {
                 Some(task) => task.delete().await,
                 None => Ok(()),
-            }
+            };
+            self.release_resources(id, &paths).await;
+            deleted
         };
-        let (recorded, deleted, ()) =
-            tokio::join!(record, delete, self.release_resources(id, &paths));
+        let (recorded, deleted) = tokio::join!(record, teardown);
         if let Err(e) = recorded {
             tracing::error!(container = %id, error = %e, "cannot record the container's exit");
         }
