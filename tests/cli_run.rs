@@ -822,41 +822,35 @@ fn run_it_detaches_on_ctrl_p_ctrl_q_and_the_container_keeps_running() {
         });
     }
     let mut cli = cmd.spawn().unwrap();
+    // The slave ends live on in `cmd`; only the CLI may hold them, so the drain below ends.
+    drop(cmd);
     let master = pty.master;
     read_pty_until(&master, "# ");
     nix::unistd::write(&master, b"echo hello-$((20+22))\r").unwrap();
     read_pty_until(&master, "hello-42");
     nix::unistd::write(&master, b"\x10\x11").unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = cli.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the CLI did not detach"
-        );
-        // The CLI's output goes to the pty: keep it drained so the CLI never blocks on it.
-        let _ = read_pty_until_quiet(&master);
+    // The CLI's output goes to the pty: keep it drained (until the CLI is gone and the read
+    // fails) so the CLI never blocks on it, and wait for the CLI's exit, bounded.
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while matches!(nix::unistd::read(&master, &mut buf), Ok(n) if n > 0) {}
+    });
+    let cli_pid = cli.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cli.wait());
+    });
+    let Ok(status) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+        // SAFETY: killing the CLI this test started, so a failure leaves no process behind.
+        unsafe { libc::kill(cli_pid, libc::SIGKILL) };
+        d.ok(&["rm", "-f", "detachable"]);
+        panic!("the CLI did not detach");
     };
+    let status = status.unwrap();
     assert!(status.success(), "{status:?}");
     let state = d.ok(&["inspect", "--format", "{{.State.Status}}", "detachable"]);
     assert_eq!(state.trim(), "running");
     d.ok(&["rm", "-f", "detachable"]);
-}
-
-/// Drains whatever the pty has within 50 ms (used while waiting on a process).
-fn read_pty_until_quiet(fd: &std::os::fd::OwnedFd) -> usize {
-    use std::os::fd::AsFd;
-    let mut fds = [nix::poll::PollFd::new(
-        fd.as_fd(),
-        nix::poll::PollFlags::POLLIN,
-    )];
-    if nix::poll::poll(&mut fds, 50u16).unwrap_or(0) == 0 {
-        return 0;
-    }
-    let mut buf = [0u8; 4096];
-    nix::unistd::read(fd, &mut buf).unwrap_or(0)
 }
 
 #[test]

@@ -6,16 +6,7 @@ use std::path::Path;
 
 /// Writes `data` to `path` through a temporary sibling, fsync and rename, then syncs the directory.
 pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    write_via_sibling(path, data, true)
 }
 
 /// Writes `data` to `path` through a temporary sibling and a rename, without fsync: readers, and
@@ -23,11 +14,25 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
 /// (bundles, pid and exit files, the runtime's state.json), which lives no longer than the boot
 /// (it is a tmpfs in a normal install), so a power loss leaves nothing that needed keeping.
 pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_via_sibling(path, data, false)
+}
+
+fn write_via_sibling(path: &Path, data: &[u8], durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, data)?;
-    fs::rename(&tmp, path)
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        if durable {
+            f.sync_all()?;
+        }
+    }
+    fs::rename(&tmp, path)?;
+    if durable {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// fsyncs a directory so a rename or create inside it survives a power loss.

@@ -51,14 +51,6 @@ pub enum SealError {
     NotSealed,
 }
 
-/// Whether the running binary is a protected copy (see the module comment).
-pub fn running_sealed() -> bool {
-    match File::open("/proc/self/exe") {
-        Ok(f) => is_protected(&f),
-        Err(_) => false,
-    }
-}
-
 /// A sealed memfd, or a file on a read-only overlayfs.
 pub fn is_protected(f: &File) -> bool {
     is_sealed(f) || on_read_only_overlay(f)
