@@ -692,11 +692,7 @@ fn startup_removes_debris_no_row_owns() {
         .unwrap();
     rt.block_on(async {
         let store = berth::store::Store::open(&d.data_root()).await.unwrap();
-        sqlx::query("DELETE FROM containers WHERE id = ?")
-            .bind(&id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        assert!(store.delete_container(&id).await.unwrap().0);
         store.close().await;
     });
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());

@@ -66,6 +66,8 @@ impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Error {
         match e {
             crate::store::StoreError::Duplicate(m) => Error::conflict(m),
+            // Said plainly: the client's operation did not happen for lack of disk space.
+            e @ crate::store::StoreError::DiskFull(_) => Error::internal(e.to_string()),
             other => Error::internal(other.to_string()),
         }
     }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, classify};
+use super::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ContainerRow {
@@ -21,7 +21,8 @@ pub struct ContainerRow {
 impl Store {
     /// Inserts a new container; a taken name or ID gives `StoreError::Duplicate`.
     pub async fn insert_container(&self, c: &ContainerRow) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
             "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state, layers)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -34,23 +35,29 @@ impl Store {
         .bind(&c.host_config)
         .bind(&c.state)
         .bind(&c.layers)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
+        .execute(tx.conn())
+        .await;
+        match inserted {
+            Ok(_) => tx.commit().await,
+            // A taken name is common (compose, retries): end the transaction, keep the writer.
+            Err(e) => {
+                tx.rollback().await;
+                Err(e.into())
+            }
+        }
     }
 
     pub async fn container(&self, id: &str) -> Result<Option<ContainerRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM containers WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?)
     }
 
     pub async fn container_by_name(&self, name: &str) -> Result<Option<ContainerRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM containers WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?)
     }
 
@@ -60,7 +67,7 @@ impl Store {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM containers WHERE id LIKE ? LIMIT 2")
                 .bind(pattern)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
@@ -68,7 +75,7 @@ impl Store {
     pub async fn containers(&self) -> Result<Vec<ContainerRow>, StoreError> {
         Ok(
             sqlx::query_as("SELECT * FROM containers ORDER BY created_at DESC, id")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
         )
     }
@@ -81,36 +88,40 @@ impl Store {
         Ok(
             sqlx::query_as("SELECT * FROM containers WHERE image_id = ? ORDER BY created_at")
                 .bind(image_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
         )
     }
 
     pub async fn update_container_state(&self, id: &str, state: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE containers SET state = ? WHERE id = ?")
             .bind(state)
             .bind(id)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Deletes a container, and the layers that neither an image nor another container uses, in
     /// one transaction. Returns whether it existed and the diff IDs of the orphaned layers.
     pub async fn delete_container(&self, id: &str) -> Result<(bool, Vec<String>), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let layers: Option<(String,)> =
             sqlx::query_as("SELECT layers FROM containers WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.conn())
                 .await?;
         let Some((layers,)) = layers else {
+            tx.rollback().await;
             return Ok((false, Vec::new()));
         };
         sqlx::query("DELETE FROM containers WHERE id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
+        // The row's own layer list; a damaged one only means no layer is swept now (a later
+        // sweep, or image removal, collects them).
         let diff_ids: Vec<String> = serde_json::from_str(&layers).unwrap_or_default();
         let orphaned = super::sweep_orphan_layers(&mut tx, diff_ids).await?;
         tx.commit().await?;

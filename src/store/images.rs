@@ -1,8 +1,8 @@
 //! Image, layer and reference rows.
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 
-use super::{Store, StoreError, classify};
+use super::{Store, StoreError, WriteTx};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ImageRow {
@@ -45,7 +45,7 @@ impl Store {
         layers: &[LayerRow],
         refs: &[(String, bool)],
     ) -> Result<Vec<MovedRef>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for layer in layers {
             sqlx::query(
                 "INSERT INTO layers (diff_id, size, created_at) VALUES (?, ?, ?)
@@ -54,18 +54,18 @@ impl Store {
             .bind(&layer.diff_id)
             .bind(layer.size)
             .bind(layer.created_at)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         let existed: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM images WHERE id = ?")
             .bind(&image.id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await?;
         if existed.is_some() {
             sqlx::query("UPDATE images SET last_tag_at = COALESCE(?, last_tag_at) WHERE id = ?")
                 .bind(image.last_tag_at)
                 .bind(&image.id)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
         } else {
             sqlx::query(
@@ -78,7 +78,7 @@ impl Store {
             .bind(image.size)
             .bind(image.loaded_at)
             .bind(image.last_tag_at)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
             for (pos, layer) in layers.iter().enumerate() {
                 sqlx::query(
@@ -87,7 +87,7 @@ impl Store {
                 .bind(&image.id)
                 .bind(pos as i64)
                 .bind(&layer.diff_id)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             }
         }
@@ -106,14 +106,14 @@ impl Store {
     pub async fn image(&self, id: &str) -> Result<Option<ImageRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM images WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?)
     }
 
     pub async fn images(&self) -> Result<Vec<ImageRow>, StoreError> {
         Ok(
             sqlx::query_as("SELECT * FROM images ORDER BY loaded_at DESC, id")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
         )
     }
@@ -123,7 +123,7 @@ impl Store {
         let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
         let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM images WHERE id LIKE ? LIMIT 2")
             .bind(pattern)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
@@ -134,14 +134,14 @@ impl Store {
              WHERE il.image_id = ? ORDER BY il.position",
         )
         .bind(image_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?)
     }
 
     pub async fn all_refs(&self) -> Result<Vec<ImageRefRow>, StoreError> {
         Ok(
             sqlx::query_as("SELECT * FROM image_refs ORDER BY created_at, reference")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?,
         )
     }
@@ -151,7 +151,7 @@ impl Store {
             "SELECT * FROM image_refs WHERE image_id = ? ORDER BY created_at, reference",
         )
         .bind(image_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?)
     }
 
@@ -159,7 +159,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT image_id FROM image_refs WHERE reference = ?")
                 .bind(reference)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         Ok(row.map(|r| r.0))
     }
@@ -172,12 +172,12 @@ impl Store {
         is_digest: bool,
         now: i64,
     ) -> Result<Option<MovedRef>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let moved = set_ref_tx(&mut tx, reference, image_id, is_digest, now).await?;
         sqlx::query("UPDATE images SET last_tag_at = ? WHERE id = ?")
             .bind(now)
             .bind(image_id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         tx.commit().await?;
         Ok(moved)
@@ -185,26 +185,28 @@ impl Store {
 
     /// Removes one reference; true when it existed.
     pub async fn delete_ref(&self, reference: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM image_refs WHERE reference = ?")
             .bind(reference)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(n == 1)
     }
 
     /// Deletes an image with its references, and the layers no other image uses, in one
     /// transaction. Returns the diff IDs of the layers that are no longer referenced.
     pub async fn delete_image(&self, image_id: &str) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let diff_ids: Vec<(String,)> =
             sqlx::query_as("SELECT DISTINCT diff_id FROM image_layers WHERE image_id = ?")
                 .bind(image_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn())
                 .await?;
         sqlx::query("DELETE FROM images WHERE id = ?")
             .bind(image_id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         let orphaned =
             super::sweep_orphan_layers(&mut tx, diff_ids.into_iter().map(|(d,)| d)).await?;
@@ -214,13 +216,13 @@ impl Store {
 
     pub async fn layers(&self) -> Result<Vec<LayerRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM layers")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?)
     }
 }
 
 async fn set_ref_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut WriteTx<'_>,
     reference: &str,
     image_id: &str,
     is_digest: bool,
@@ -229,7 +231,7 @@ async fn set_ref_tx(
     let old: Option<(String,)> =
         sqlx::query_as("SELECT image_id FROM image_refs WHERE reference = ?")
             .bind(reference)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.conn())
             .await?;
     sqlx::query(
         "INSERT INTO image_refs (reference, image_id, is_digest, created_at) VALUES (?, ?, ?, ?)
@@ -240,9 +242,8 @@ async fn set_ref_tx(
     .bind(image_id)
     .bind(is_digest)
     .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(classify)?;
+    .execute(tx.conn())
+    .await?;
     Ok(old.filter(|(old,)| old != image_id).map(|(old,)| MovedRef {
         reference: reference.to_string(),
         old_image_id: old,

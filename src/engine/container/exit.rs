@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::state::{ContainerState, Status};
-use crate::engine::Engine;
+use crate::engine::{Engine, ErrorKind};
 use crate::task::{ExitStatus, Task, TaskError};
+use crate::util::retry::{Backoff, with_backoff};
 
 impl Engine {
     pub(crate) fn spawn_monitor(&self, id: String, task: Task) {
@@ -69,7 +70,13 @@ impl Engine {
         // remaining processes, cgroups, poststop hooks, which may still look at the root
         // filesystem), then our own mounts.
         let state_json = state.to_json();
-        let record = self.store().update_container_state(id, &state_json);
+        // Retried: a lost exit record would show a dead container as running.
+        let record = with_backoff(
+            "recording an exit",
+            Backoff::default(),
+            |_| true,
+            || self.store().update_container_state(id, &state_json),
+        );
         let teardown = async {
             let deleted = match task {
                 Some(task) => task.delete().await,
@@ -79,15 +86,23 @@ impl Engine {
             deleted
         };
         let (recorded, deleted) = tokio::join!(record, teardown);
-        if let Err(e) = recorded {
-            tracing::error!(container = %id, error = %e, "cannot record the container's exit");
-        }
         if let Err(e) = deleted {
             tracing::warn!(container = %id, error = %e, "cannot delete the task");
         }
-        // The exit is in the store now; the bundle (spec, exit.json, runtime log) is not needed.
-        let bundle = paths.bundle.clone();
-        let _ = tokio::task::spawn_blocking(move || crate::util::fsutil::remove_all(&bundle)).await;
+        match recorded {
+            // The exit is in the store now; the bundle (spec, exit.json, runtime log) is not
+            // needed.
+            Ok(()) => {
+                let bundle = paths.bundle.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || crate::util::fsutil::remove_all(&bundle))
+                        .await;
+            }
+            // The bundle keeps exit.json, from which the next start records it.
+            Err(e) => {
+                tracing::error!(container = %id, error = %e, "cannot record the container's exit");
+            }
+        }
         self.live().set_task(id, None);
         self.live().update(id, |l| {
             l.running = false;
@@ -98,10 +113,26 @@ impl Engine {
             serde_json::from_str(&row.host_config).unwrap_or_default();
         drop(guard);
         tracing::debug!(container = %id, elapsed = ?t0.elapsed(), "exit recorded and resources released");
-        if host.auto_remove == Some(true)
-            && let Err(e) = self.remove_container(id, false).await
+        if host.auto_remove == Some(true) {
+            self.auto_remove(id).await;
+        }
+    }
+
+    /// `--rm`: removes the exited container. A failure that may pass (a full disk, an I/O
+    /// error) is retried with backoff; a container still left then is removed at the daemon's
+    /// next start (restore), so the removal is never lost.
+    pub(crate) async fn auto_remove(&self, id: &str) {
+        // Gone already, or running again (started by someone): nothing to retry.
+        let transient =
+            |e: &crate::engine::Error| !matches!(e.kind, ErrorKind::NotFound | ErrorKind::Conflict);
+        let removed = with_backoff("auto-removal", Backoff::default(), transient, || {
+            self.remove_container(id, false)
+        })
+        .await;
+        if let Err(e) = removed
+            && transient(&e)
         {
-            tracing::warn!(container = %id, error = %e, "cannot auto-remove the container");
+            tracing::error!(container = %id, error = %e, "cannot auto-remove the container; the next start of the daemon will");
         }
     }
 }

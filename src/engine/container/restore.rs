@@ -17,6 +17,16 @@ impl Engine {
                 if paths.bundle.exists() {
                     self.discard_task_files(&row.id).await;
                 }
+                // An --rm container whose removal the last run did not finish (a crash, a full
+                // disk) goes now, in the background as dockerd does at restore.
+                let host: Option<crate::models::HostConfig> =
+                    serde_json::from_str(&row.host_config).ok();
+                if host.is_some_and(|h| h.auto_remove == Some(true)) {
+                    tracing::info!(container = %row.id, "removing an exited --rm container");
+                    let engine = self.clone();
+                    let id = row.id.clone();
+                    tokio::spawn(async move { engine.auto_remove(&id).await });
+                }
                 continue;
             }
             match self.tasks().connect(&paths.bundle).await {
