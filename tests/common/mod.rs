@@ -32,18 +32,24 @@ impl Daemon {
 
     /// Starts a daemon with `daemon_json` as its configuration file.
     pub fn start_with_config(args: &[&str], daemon_json: &str) -> Daemon {
+        let mut d = Self::prepare(args, daemon_json);
+        d.spawn().expect("berthd did not become ready");
+        d
+    }
+
+    /// A daemon's directory and configuration, not started yet (`spawn` starts it), for tests
+    /// that set up its data root first. Mounts made under its directory go when it drops.
+    pub fn prepare(args: &[&str], daemon_json: &str) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir()
             .expect("tempdir");
         fs::write(dir.path().join("daemon.json"), daemon_json).expect("write daemon.json");
-        let mut d = Daemon {
+        Daemon {
             dir,
             child: None,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
-        };
-        d.spawn().expect("berthd did not become ready");
-        d
+        }
     }
 
     pub fn socket(&self) -> PathBuf {

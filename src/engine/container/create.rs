@@ -20,9 +20,9 @@ impl Engine {
             .ok_or_else(|| {
                 Error::invalid("config cannot be empty in order to create a container")
             })?;
-        let name = match name.filter(|n| !n.is_empty()) {
-            Some(n) => names::validate(n)?,
-            None => format!("/{}", names::generate()),
+        let chosen = match name.filter(|n| !n.is_empty()) {
+            Some(n) => Some(names::validate(n)?),
+            None => None,
         };
         let image_id = match self.images().resolve(&image_ref).await {
             Ok(r) => r.id,
@@ -87,9 +87,11 @@ impl Engine {
             .into_iter()
             .map(|l| l.diff_id)
             .collect();
-        let row = ContainerRow {
+        let mut row = ContainerRow {
+            name: chosen
+                .clone()
+                .unwrap_or_else(|| format!("/{}", names::generate(0))),
             id,
-            name: name.clone(),
             image_id,
             image_ref,
             created_at: crate::util::time::now_nanos(),
@@ -99,20 +101,35 @@ impl Engine {
             state: ContainerState::default().to_json(),
             layers: serde_json::to_string(&layers).map_err(|e| Error::internal(e.to_string()))?,
         };
-        match self.store().insert_container(&row).await {
-            Ok(()) => {}
-            Err(StoreError::Duplicate(_)) => {
-                let holder = self
-                    .store()
-                    .container_by_name(&name)
-                    .await?
-                    .map(|c| c.id)
-                    .unwrap_or_default();
-                return Err(Error::conflict(format!(
-                    "Conflict. The container name \"{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
-                )));
+        // A generated name that is taken is generated again, as dockerd does: a few times with
+        // a digit, then the short ID.
+        let mut retry = 0;
+        loop {
+            match self.store().insert_container(&row).await {
+                Ok(()) => break,
+                Err(StoreError::Duplicate(_))
+                    if chosen.is_none() && retry < names::GENERATE_ATTEMPTS =>
+                {
+                    retry += 1;
+                    row.name = match retry {
+                        names::GENERATE_ATTEMPTS => format!("/{}", &row.id[..12]),
+                        r => format!("/{}", names::generate(r)),
+                    };
+                }
+                Err(StoreError::Duplicate(_)) => {
+                    let name = &row.name;
+                    let holder = self
+                        .store()
+                        .container_by_name(name)
+                        .await?
+                        .map(|c| c.id)
+                        .unwrap_or_default();
+                    return Err(Error::conflict(format!(
+                        "Conflict. The container name \"{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
         Ok(ContainerCreateResponse {
             id: row.id,
