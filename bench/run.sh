@@ -5,6 +5,8 @@
 #   2. RSS, PSS and private memory of an idle per-container shim (berth-shim vs
 #      containerd-shim-runc-v2)
 #   3. floors: `runc run` of the same busybox bundle, and the CLI alone (`docker ps -q`)
+#   4. churn: CHURN_CLIENTS parallel clients running `docker run --rm` back to back for
+#      CHURN_SECONDS, container cycles per second and errors (bench/churn.sh), each daemon alone
 # Both daemons run on their own sockets and roots under a temp dir and are removed afterwards.
 #
 #   bench/run.sh [RUNS]          (as root; builds release binaries first)
@@ -103,6 +105,12 @@ cli_ms=$(for i in $(seq "$RUNS"); do
     echo $(( (t1 - t0) / 1000 ))
 done | median_ms)
 
+# ---- 4. churn ----------------------------------------------------------------------------------
+CHURN_CLIENTS=${CHURN_CLIENTS:-20}
+CHURN_SECONDS=${CHURN_SECONDS:-30}
+read -r b_ok b_err b_hung b_rate < <(bench/churn.sh "$BERTH" "$CHURN_CLIENTS" "$CHURN_SECONDS")
+read -r d_ok d_err d_hung d_rate < <(bench/churn.sh "$DOCKERD" "$CHURN_CLIENTS" "$CHURN_SECONDS")
+
 ratio=$(awk -v b="$berth_ms" -v d="$dockerd_ms" 'BEGIN {printf "%.2f", b/d}')
 div() { awk -v b="$1" -v d="$2" 'BEGIN {printf "%.2f", b/d}'; }
 cat <<REPORT
@@ -114,4 +122,6 @@ cat <<REPORT
 | idle shim private memory (KiB) | $berth_priv | $dockerd_priv | $(div "$berth_priv" "$dockerd_priv") |
 | floor: \`runc run\` of the same bundle, median (ms) | $floor_ms | | |
 | the CLI alone: \`docker ps -q\` against berth, median (ms) | $cli_ms | | |
+| churn: $CHURN_CLIENTS clients \`run --rm\` for ${CHURN_SECONDS} s, cycles/s | $b_rate | $d_rate | $(div "$b_rate" "$d_rate") (higher: berth faster) |
+| churn: cycles done / errors / hung | $b_ok / $b_err / $b_hung | $d_ok / $d_err / $d_hung | |
 REPORT
