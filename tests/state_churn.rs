@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{DOCKER, Daemon, mounts_under};
 
-const CLIENTS: usize = 12;
+const CLIENTS: usize = 20;
 const RUN_FOR: Duration = Duration::from_secs(20);
 /// One cycle may take this long before it counts as hung (a debug build on 2 cores is slow).
 const CYCLE_BOUND: Duration = Duration::from_secs(60);
