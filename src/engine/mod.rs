@@ -22,6 +22,7 @@ fn shim_binary() -> PathBuf {
 
 pub mod container;
 pub mod error;
+pub mod events;
 pub mod image;
 pub mod spec;
 pub mod system;
@@ -40,6 +41,7 @@ struct Inner {
     images: ImageStore,
     tasks: Tasks,
     live: Live,
+    events: events::EventBus,
     started_at: i64,
     _lock: DataRootLock,
 }
@@ -63,6 +65,7 @@ impl Engine {
                 images,
                 tasks,
                 live: Live::default(),
+                events: events::EventBus::default(),
                 started_at: crate::util::time::now_nanos(),
                 _lock: lock,
             }),
@@ -77,6 +80,10 @@ impl Engine {
 
     pub(crate) fn live(&self) -> &Live {
         &self.inner.live
+    }
+
+    pub(crate) fn events(&self) -> &events::EventBus {
+        &self.inner.events
     }
 
     pub fn config(&self) -> &Config {

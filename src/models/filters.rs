@@ -114,15 +114,26 @@ impl Filters {
         Ok(out)
     }
 
-    /// Label filters AND together: `key` requires the key, `key=value` the exact value.
+    /// Label filters AND together: `key` requires the key, `key=value` the exact value,
+    /// `key!=value` any other value or none.
     pub fn match_labels(
         &self,
         key: &str,
         labels: &std::collections::HashMap<String, String>,
     ) -> bool {
-        self.get(key).all(|want| match want.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
-            None => labels.contains_key(want),
+        self.match_kv(key, |k| labels.get(k).map(String::as_str))
+    }
+
+    /// [`Filters::match_labels`] over any key-value lookup.
+    pub fn match_kv<'a>(&self, key: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.get(key).all(|want| {
+            if let Some((k, v)) = want.split_once("!=") {
+                return lookup(k) != Some(v);
+            }
+            match want.split_once('=') {
+                Some((k, v)) => lookup(k) == Some(v),
+                None => lookup(want).is_some(),
+            }
         })
     }
 }

@@ -1,5 +1,6 @@
-//! System-wide verbs: `info` and `version`, and the host facts they report.
+//! System-wide verbs: `info`, `version` and `events`, and the host facts they report.
 
+pub mod events;
 mod host;
 pub mod info;
 pub mod version;
