@@ -7,11 +7,18 @@ use super::AppState;
 
 pub mod containers;
 pub mod images;
+pub mod swarm;
 pub mod system;
 
 /// Every (METHOD, spec path template) the router serves.
 pub fn table() -> Vec<(&'static str, &'static str)> {
-    [system::TABLE, images::TABLE, containers::TABLE].concat()
+    [
+        system::TABLE,
+        images::TABLE,
+        containers::TABLE,
+        &swarm::table(),
+    ]
+    .concat()
 }
 
 pub fn router() -> Router<AppState> {
@@ -19,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(system::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(swarm::routes())
 }
