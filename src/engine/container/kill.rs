@@ -2,6 +2,7 @@
 
 use super::state::ContainerState;
 use crate::engine::{Engine, Error, Result};
+use crate::task::TaskError;
 
 impl Engine {
     pub async fn kill_container(&self, input: &str, signal: Option<&str>) -> Result<()> {
@@ -16,15 +17,38 @@ impl Engine {
                 row.id
             )));
         }
-        let task = self
-            .live()
-            .task(&row.id)
-            .ok_or_else(|| Error::conflict(format!("Container {} is not running", row.id)))?;
-        task.kill(signal, false)
-            .await
-            .map_err(|e| Error::internal(format!("Cannot kill container: {}: {e}", row.id)))
+        let not_running = || Error::conflict(format!("Container {} is not running", row.id));
+        let task = self.live().task(&row.id).ok_or_else(not_running)?;
+        let mut lifecycle = self.live().subscribe(&row.id);
+        match task.kill(signal, false).await {
+            Ok(()) => {}
+            // The process exited between our look and the signal: dockerd's 409.
+            Err(TaskError::Precondition(_)) | Err(TaskError::NotFound) => return Err(not_running()),
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "Cannot kill container: {}: {e}",
+                    row.id
+                )));
+            }
+        }
+        if signal != libc::SIGKILL {
+            return Ok(());
+        }
+        // As dockerd: a SIGKILL returns once the container is down (its exit recorded), so a
+        // `docker rm` right after does not find it running.
+        let down = lifecycle.wait_for(|l| !l.running);
+        match tokio::time::timeout(KILL_BOUND, down).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::internal(format!(
+                "Cannot kill container: {}: tried to kill container, but did not receive an exit event",
+                row.id
+            ))),
+        }
     }
 }
+
+/// How long a SIGKILLed container may take to be recorded as exited.
+const KILL_BOUND: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A signal by number or name, with or without "SIG" ("TERM", "SIGTERM", "15"), as dockerd.
 pub fn parse_signal(s: &str) -> Result<i32> {
