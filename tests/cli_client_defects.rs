@@ -28,3 +28,24 @@ fn rm_right_after_kill_finds_the_container_stopped() {
     let r = d.http("POST", "/containers/idle/kill", None);
     assert_eq!(r.status, 409, "{}", r.text());
 }
+
+/// Bodies as Go decodes them: keys match fields case-insensitively at any depth (docker-py
+/// sends `CPURealtimePeriod`), the last of two keys for one field wins, unknown keys are ignored.
+#[test]
+fn create_bodies_match_keys_as_go_does() {
+    let d = daemon();
+    let body = br#"{"image":"busybox","cmd":["true"],"labels":{"Tier":"x"},
+        "HostConfig":{"CPURealtimePeriod":1000,"memory":16777216,"Memory":33554432,"bogus":1}}"#;
+    let r = d.http(
+        "POST",
+        "/containers/create?name=go",
+        Some(("application/json", body)),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (_, c) = d.http_json("GET", "/containers/go/json");
+    assert_eq!(c["Config"]["Image"], "busybox");
+    assert_eq!(c["Config"]["Cmd"], serde_json::json!(["true"]));
+    assert_eq!(c["Config"]["Labels"]["Tier"], "x");
+    assert_eq!(c["HostConfig"]["CpuRealtimePeriod"], 1000);
+    assert_eq!(c["HostConfig"]["Memory"], 33554432);
+}

@@ -12,7 +12,7 @@ use crate::models::Filters;
 const JSON_LIMIT: usize = 16 << 20;
 
 /// A JSON body, read as moby's `httputils.ReadJSON`: any JSON content type, an empty body is
-/// `None`, trailing content is an error.
+/// `None`, trailing content is an error, keys match fields as Go matches them (`gojson`).
 pub struct DockerJson<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DockerJson<T> {
@@ -28,20 +28,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DockerJson<T> {
                 )));
             }
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let _ = state;
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
             .map_err(|e| ApiError::invalid(format!("error reading request body: {e}")))?;
-        if bytes.len() > JSON_LIMIT {
-            return Err(ApiError::invalid("request body too large"));
-        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(DockerJson(None));
         }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value =
-            T::deserialize(&mut de).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?;
-        de.end()
-            .map_err(|_| ApiError::invalid("unexpected content after JSON"))?;
+            super::gojson::from_slice(&bytes).map_err(|e| ApiError::invalid(e.to_string()))?;
         Ok(DockerJson(Some(value)))
     }
 }

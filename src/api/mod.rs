@@ -11,6 +11,7 @@ use crate::engine::Engine;
 
 pub mod error;
 pub mod extract;
+pub mod gojson;
 pub mod json;
 pub mod routes;
 pub mod server;
