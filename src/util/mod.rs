@@ -5,4 +5,5 @@ pub mod fsutil;
 pub mod ids;
 pub mod lockfile;
 pub mod newmount;
+pub mod sysctl;
 pub mod time;

@@ -20,6 +20,7 @@ use crate::runtime::process::launch::{self, CreateTarget, Launch, Target};
 use crate::runtime::process::setup::ProcessPlan;
 use crate::runtime::procfs;
 use crate::runtime::spec;
+use crate::runtime::sysctl;
 use crate::runtime::tty;
 use crate::util::fsutil::replace_file;
 use crate::util::time::{now_nanos, rfc3339_nano};
@@ -118,6 +119,8 @@ pub fn create_container(
         _ => {}
     }
     let ns = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    // Before anything exists: a sysctl outside the container's namespaces would change the host.
+    sysctl::validate(linux.sysctl().as_ref(), &ns)?;
 
     let dir = make_container_dir(&global.root, &o.id)?;
     let cgroups_path = cgroup::cgroups_path(spec);
