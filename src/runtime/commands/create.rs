@@ -25,8 +25,10 @@ use crate::runtime::tty;
 use crate::util::fsutil::replace_file;
 use crate::util::time::{now_nanos, rfc3339_nano};
 
-/// Removes a half-created container (state dir, cgroup) unless disarmed.
+/// Removes a half-created container (state dir, cgroup and the parents made for it) unless
+/// disarmed.
 struct Cleanup<'a> {
+    root: PathBuf,
     dir: PathBuf,
     cgroup: Option<&'a Manager>,
     armed: bool,
@@ -39,6 +41,7 @@ impl Drop for Cleanup<'_> {
         }
         if let Some(cg) = self.cgroup {
             let _ = cg.destroy();
+            let _ = cgroup::remove_recorded_parents(&self.root, cg);
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
@@ -135,10 +138,15 @@ pub fn create_container(
         None => None,
     };
     let mut cleanup = Cleanup {
+        root: global.root.clone(),
         dir: dir.clone(),
         cgroup: manager.as_ref(),
         armed: true,
     };
+    if let Some(m) = &manager {
+        // Launch would create it too; here the parents it makes are recorded, to go with it.
+        cgroup::create_recording_parents(&global.root, m)?;
+    }
     let fifo_path = dir.join(EXEC_FIFO);
     mkfifo(&fifo_path)?;
     let fifo = open_fifo(&fifo_path)?;
