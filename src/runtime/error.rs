@@ -15,6 +15,7 @@ use crate::runtime::process::launch::LaunchError;
 use crate::runtime::process::sealed_exe::SealError;
 use crate::runtime::process::setup::PlanError;
 use crate::runtime::spec::SpecError;
+use crate::runtime::sysctl::SysctlError;
 use crate::runtime::tty::TtyError;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum RuntimeError {
     Namespace(#[from] NamespaceError),
     #[error(transparent)]
     Caps(#[from] CapError),
+    #[error(transparent)]
+    Sysctl(#[from] SysctlError),
     #[error("unable to start container process: {0}")]
     Launch(#[from] LaunchError),
     #[error(transparent)]

@@ -6,4 +6,5 @@ pub mod ids;
 pub mod lockfile;
 pub mod newmount;
 pub mod retry;
+pub mod sysctl;
 pub mod time;

@@ -32,6 +32,7 @@ mod rlimits;
 mod rootfs_file;
 pub mod seccomp_default;
 mod security;
+mod sysctls;
 mod tmpfs;
 mod user;
 mod validate;

@@ -64,6 +64,7 @@ pub fn validate_settings(
     namespaces::ipc_mode(host)?;
     namespaces::pid_is_private(host)?;
     namespaces::uts_is_host(host)?;
+    super::sysctls::validate(host)?;
     if host.shm_size.unwrap_or(0) < 0 {
         return Err(SpecError::invalid("SHM size can not be less than 0"));
     }

@@ -14,6 +14,7 @@ mod detect;
 mod devices;
 mod error;
 mod fsio;
+mod parents;
 mod path;
 mod procs;
 mod remove;
@@ -94,12 +95,45 @@ impl Manager {
         }
     }
 
-    /// Creates the directories (idempotent).
+    /// Creates the directories (idempotent). A parent removed under us by another container's
+    /// delete (it was empty a moment ago) fails a mkdir with ENOENT: that is retried, bounded.
     pub fn create(&self) -> Result<(), CgroupError> {
-        match &self.inner {
-            Inner::V1(m) => m.create(),
-            Inner::V2(m) => m.create(),
+        let mut tries = 0;
+        loop {
+            let r = match &self.inner {
+                Inner::V1(m) => m.create(),
+                Inner::V2(m) => m.create(),
+            };
+            match r {
+                Err(CgroupError::Io { source, .. } | CgroupError::Write { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && tries < 3 =>
+                {
+                    tries += 1;
+                }
+                r => return r,
+            }
         }
+    }
+
+    fn bases_and_rel(&self) -> (Vec<PathBuf>, &Path) {
+        match &self.inner {
+            Inner::V1(m) => (m.bases(), m.rel()),
+            Inner::V2(m) => (vec![m.root().to_path_buf()], m.rel()),
+        }
+    }
+
+    /// The parent directories `create` would make for this container (they do not exist yet),
+    /// deepest first; recorded at create so that `remove_parents` takes only those.
+    pub fn missing_parents(&self) -> Vec<PathBuf> {
+        let (bases, rel) = self.bases_and_rel();
+        parents::missing(&bases, rel)
+    }
+
+    /// After `destroy`: removes the recorded parents that are empty now (ones shared with
+    /// another container stay); anything recorded that is not an ancestor is ignored.
+    pub fn remove_parents(&self, recorded: &[PathBuf]) -> Result<(), CgroupError> {
+        let (bases, rel) = self.bases_and_rel();
+        parents::remove(&bases, rel, recorded)
     }
 
     /// The cgroup2 directory (v2's one, or the hybrid layout's cgroup2 one) that a child can be

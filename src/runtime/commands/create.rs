@@ -20,12 +20,15 @@ use crate::runtime::process::launch::{self, CreateTarget, Launch, Target};
 use crate::runtime::process::setup::ProcessPlan;
 use crate::runtime::procfs;
 use crate::runtime::spec;
+use crate::runtime::sysctl;
 use crate::runtime::tty;
 use crate::util::fsutil::replace_file;
 use crate::util::time::{now_nanos, rfc3339_nano};
 
-/// Removes a half-created container (state dir, cgroup) unless disarmed.
+/// Removes a half-created container (state dir, cgroup and the parents made for it) unless
+/// disarmed.
 struct Cleanup<'a> {
+    root: PathBuf,
     dir: PathBuf,
     cgroup: Option<&'a Manager>,
     armed: bool,
@@ -38,6 +41,7 @@ impl Drop for Cleanup<'_> {
         }
         if let Some(cg) = self.cgroup {
             let _ = cg.destroy();
+            let _ = cgroup::remove_recorded_parents(&self.root, cg);
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
@@ -118,6 +122,8 @@ pub fn create_container(
         _ => {}
     }
     let ns = NamespacePlan::from_spec(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    // Before anything exists: a sysctl outside the container's namespaces would change the host.
+    sysctl::validate(linux.sysctl().as_ref(), &ns)?;
 
     let dir = make_container_dir(&global.root, &o.id)?;
     let cgroups_path = cgroup::cgroups_path(spec);
@@ -132,10 +138,15 @@ pub fn create_container(
         None => None,
     };
     let mut cleanup = Cleanup {
+        root: global.root.clone(),
         dir: dir.clone(),
         cgroup: manager.as_ref(),
         armed: true,
     };
+    if let Some(m) = &manager {
+        // Launch would create it too; here the parents it makes are recorded, to go with it.
+        cgroup::create_recording_parents(&global.root, m)?;
+    }
     let fifo_path = dir.join(EXEC_FIFO);
     mkfifo(&fifo_path)?;
     let fifo = open_fifo(&fifo_path)?;

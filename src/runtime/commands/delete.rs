@@ -88,6 +88,9 @@ pub fn destroy(root: &Path, st: &ContainerState) -> Result<(), RuntimeError> {
             }
         }
         cg.destroy()?;
+        if let Err(e) = cgroup::remove_recorded_parents(root, cg) {
+            log::warn(&format!("container {}: {e}", st.id));
+        }
     }
     let dir = st.dir(root);
     fs::remove_dir_all(&dir).map_err(io_err("remove", &dir))?;

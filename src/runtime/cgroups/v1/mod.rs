@@ -66,6 +66,17 @@ impl V1Manager {
         dirs
     }
 
+    /// The hierarchy mounts the container's directories are under (plus the hybrid v2 one).
+    pub fn bases(&self) -> Vec<PathBuf> {
+        let mut bases: Vec<PathBuf> = self.hierarchies.iter().map(|h| h.mount.clone()).collect();
+        bases.extend(self.unified.iter().cloned());
+        bases
+    }
+
+    pub fn rel(&self) -> &Path {
+        &self.rel
+    }
+
     pub fn create(&self) -> Result<(), CgroupError> {
         for h in &self.hierarchies {
             if h.has("cpuset") {

@@ -41,6 +41,14 @@ impl V2Manager {
         &self.dir
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn rel(&self) -> &Path {
+        &self.rel
+    }
+
     pub fn create(&self) -> Result<(), CgroupError> {
         create::create(&self.root, &self.rel).map(|_| ())
     }
