@@ -268,3 +268,24 @@ fn dash_v_creates_a_missing_source_but_mount_needs_it() {
     assert!(!absent.exists(), "--mount must not create its source");
     no_containers(&d, "--mount with a missing source");
 }
+
+#[test]
+fn start_errors_say_what_failed_not_where_the_data_root_is() {
+    let d = daemon();
+    let id = d.ok(&["create", "busybox", "true"]).trim().to_string();
+    // A file where the container's writable layer directory goes: creating it fails at start.
+    let dir = d.data_root().join("containers").join(&id);
+    std::fs::create_dir_all(&dir).expect("container dir");
+    std::fs::write(dir.join("rw"), b"in the way").expect("write blocker");
+    let err = d.fails(&["start", &id]);
+    assert!(
+        err.contains("create the container's writable layer: Not a directory"),
+        "got {err:?}"
+    );
+    let root = d.dir.path().display().to_string();
+    assert!(
+        !err.contains(&root),
+        "the message shows the daemon's paths: {err:?}"
+    );
+    let _ = std::fs::remove_file(dir.join("rw"));
+}

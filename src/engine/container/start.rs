@@ -121,7 +121,10 @@ impl Engine {
             }
             crate::network::sandbox::remove(&ns_paths.netns)
                 .and_then(|_| crate::network::sandbox::create(&ns_paths.netns))
-                .map_err(|e| Error::internal(e.to_string()))
+                .map_err(|e| {
+                    tracing::warn!(error = ?e, "cannot create the network namespace");
+                    Error::internal(format!("cannot set up the container's network: {e}"))
+                })
         });
         let (filesystem, namespace) = tokio::join!(filesystem, namespace);
         let joined = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
