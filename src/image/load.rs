@@ -243,10 +243,15 @@ impl ImageStore {
         work: &Path,
     ) -> Result<i64, ImageError> {
         let diff = work.join("diff");
-        fs::create_dir_all(&diff).map_err(io_err(format!("create {}", diff.display())))?;
+        fs::create_dir_all(&diff).map_err(io_err(format!(
+            "create the directory of layer {}",
+            source.member
+        )))?;
         let tar_path = work.join("layer.tar");
-        let tar_file =
-            File::create(&tar_path).map_err(io_err(format!("create {}", tar_path.display())))?;
+        let tar_file = File::create(&tar_path).map_err(io_err(format!(
+            "create the tar file of layer {}",
+            source.member
+        )))?;
 
         let mut blob_hash = Sha256::new();
         let mut tar_hash = Sha256::new();
@@ -300,7 +305,10 @@ impl ImageStore {
                 tracing::debug!(error = %e, "layer directory already present");
                 let _ = crate::util::fsutil::remove_all(work);
             }
-            Err(e) => return Err(io_err(format!("rename to {}", dest.display()))(e)),
+            Err(e) => {
+                tracing::warn!(dest = %dest.display(), error = %e, "cannot move the layer into place");
+                return Err(io_err(format!("store layer {diff_id}"))(e));
+            }
         }
         if let Some(parent) = dest.parent() {
             crate::util::fsutil::sync_dir(parent).map_err(io_err("sync layers directory"))?;

@@ -24,8 +24,19 @@ impl ImageStore {
         }
         let upper = rw_dir.join("diff");
         let work = rw_dir.join("work");
-        for d in [&upper, &work, &target.to_path_buf()] {
-            std::fs::create_dir_all(d).map_err(io_err(format!("create {}", d.display())))?;
+        // Messages say what failed, not where the data root keeps it (the path goes to the log).
+        for (d, what) in [
+            (&upper, "create the container's writable layer"),
+            (&work, "create the container's overlay work directory"),
+            (
+                &target.to_path_buf(),
+                "create the container's root filesystem mount point",
+            ),
+        ] {
+            std::fs::create_dir_all(d).map_err(|e| {
+                tracing::warn!(path = %d.display(), error = %e, "{what}");
+                io_err(what)(e)
+            })?;
         }
         let mut lower: Vec<PathBuf> = layers.iter().rev().map(|l| self.layer_diff(l)).collect();
         if lower.is_empty() {
@@ -34,11 +45,11 @@ impl ImageStore {
             std::fs::create_dir_all(&empty).map_err(io_err("create empty lower dir"))?;
             lower.push(empty);
         }
-        for l in &lower {
+        for (l, diff_id) in lower.iter().zip(layers.iter().rev()) {
             if !l.is_dir() {
+                tracing::warn!(path = %l.display(), "layer directory missing");
                 return Err(ImageError::InvalidArchive(format!(
-                    "layer directory {} is missing",
-                    l.display()
+                    "the image's layer {diff_id} is missing from the image store"
                 )));
             }
         }
@@ -71,9 +82,12 @@ impl ImageStore {
                 }
             })
         };
-        mounted.map_err(|source| ImageError::Io {
-            context: format!("mount overlay at {}", target.display()),
-            source,
+        mounted.map_err(|source| {
+            tracing::warn!(target = %target.display(), error = %source, "overlay mount failed");
+            ImageError::Io {
+                context: "mount the container's root filesystem (overlay)".into(),
+                source,
+            }
         })
     }
 
@@ -110,16 +124,18 @@ pub fn unmount(target: &Path) -> Result<(), ImageError> {
     match umount2(target, MntFlags::empty()) {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EBUSY) => {
-            umount2(target, MntFlags::MNT_DETACH).map_err(|e| ImageError::Io {
-                context: format!("unmount {}", target.display()),
-                source: e.into(),
-            })
+            umount2(target, MntFlags::MNT_DETACH).map_err(|e| unmount_error(target, e))
         }
         Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
-        Err(e) => Err(ImageError::Io {
-            context: format!("unmount {}", target.display()),
-            source: e.into(),
-        }),
+        Err(e) => Err(unmount_error(target, e)),
+    }
+}
+
+fn unmount_error(target: &Path, e: nix::errno::Errno) -> ImageError {
+    tracing::warn!(target = %target.display(), error = %e, "unmount failed");
+    ImageError::Io {
+        context: "unmount the container's root filesystem".into(),
+        source: e.into(),
     }
 }
 

@@ -46,11 +46,9 @@ impl ImageStore {
             let mut layers = Vec::new();
             for l in self.store.image_layers(&t.id).await? {
                 let path = self.layer_tar(&l.diff_id);
-                let file = File::open(&path).map_err(io_err(format!("open {}", path.display())))?;
-                let len = file
-                    .metadata()
-                    .map_err(io_err(format!("stat {}", path.display())))?
-                    .len();
+                let what = format!("open the stored layer {}", l.diff_id);
+                let file = File::open(&path).map_err(io_err(what.clone()))?;
+                let len = file.metadata().map_err(io_err(what))?.len();
                 layers.push((l.diff_id, file, len));
             }
             images.push(OpenImage {

@@ -60,7 +60,8 @@ pub enum UnpackError {
     /// The archive stream itself could not be read or is malformed.
     #[error("reading layer archive: {0}")]
     Archive(#[source] io::Error),
-    #[error("{op} {}: {source}", path.display())]
+    /// `path` is inside the layer ("/usr/bin"), not where the layer is being unpacked.
+    #[error("{op} {} in the layer: {source}", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -150,6 +151,22 @@ pub fn decompress<'a, R: Read + Send + 'a>(
 
 /// Applies the uncompressed layer `tar` to `dest`, which should be an empty directory.
 pub fn unpack_layer<R: Read>(tar: R, dest: &Path) -> Result<UnpackStats, UnpackError> {
+    unpack_into(tar, dest).map_err(|e| match e {
+        // Clients see the entry's path in the layer; the log gets where it was unpacked.
+        UnpackError::Io { op, path, source } => {
+            tracing::warn!(path = %path.display(), op, error = %source, "layer unpack failed");
+            let inside = path.strip_prefix(dest).unwrap_or(Path::new(""));
+            UnpackError::Io {
+                op,
+                path: Path::new("/").join(inside),
+                source,
+            }
+        }
+        other => other,
+    })
+}
+
+fn unpack_into<R: Read>(tar: R, dest: &Path) -> Result<UnpackStats, UnpackError> {
     let root = nix::fcntl::open(
         dest,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -1697,13 +1714,14 @@ mod tests {
     }
 
     #[test]
-    fn error_messages_name_the_path() {
+    fn error_messages_name_the_path_in_the_layer_only() {
         let env = setup();
         let err = env
             .unpack(tb().file("f", "x").file("f/g", "y").finish())
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&env.p("f").display().to_string()), "{msg}");
+        assert!(msg.contains(" /f in the layer: "), "{msg}");
         assert!(msg.contains("Not a directory"), "{msg}");
+        assert!(!msg.contains(&env.dest.display().to_string()), "{msg}");
     }
 }

@@ -8,13 +8,14 @@ use nix::sched::CloneFlags;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("network namespace {path}: {op}: {source}")]
+    // The path (under the exec root) stays out of the message clients see; Debug has it.
+    #[error("network namespace: {op}: {source}")]
     Sys {
         path: PathBuf,
         op: &'static str,
         source: nix::Error,
     },
-    #[error("network namespace {path}: {source}")]
+    #[error("network namespace: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -9,7 +9,8 @@ use crate::shim::proto::ErrorKind;
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
     /// The shim cannot be reached, or went away in the middle of a call.
-    #[error("shim at {socket} is gone: {source}")]
+    /// `socket` (under the exec root) is for logs, not the message clients see.
+    #[error("the container's shim is gone: {source}")]
     ShimGone { socket: PathBuf, source: io::Error },
     /// The OCI runtime failed; the message is the runtime's own, for users to see.
     #[error("{0}")]

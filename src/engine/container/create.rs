@@ -65,12 +65,22 @@ impl Engine {
         };
         let mut host_config = host_config;
         crate::engine::spec::adapt_host_config(&mut host_config, cgroup_version);
-        let warnings = crate::engine::spec::validate(
-            &config,
-            &host_config,
-            &crate::engine::system::daemon_caps(),
-            crate::engine::system::HostFacts::get().ncpu as usize,
-        )?;
+        // It looks at the host (bind sources, device nodes): off the async runtime.
+        let (config, host_config, warnings) = tokio::task::spawn_blocking(move || {
+            let warnings = crate::engine::spec::validate(
+                &config,
+                &host_config,
+                &crate::engine::system::daemon_caps(),
+                crate::engine::system::HostFacts::get().ncpu as usize,
+            );
+            (config, host_config, warnings)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+        let warnings = warnings?;
+        // Rotation settings as start reads them, so a bad max-size fails here rather than there.
+        self.log_rotation(&host_config)?;
+        let mut config = config;
         let id = crate::util::ids::random_id();
         if config.hostname.as_deref().unwrap_or("").is_empty() {
             // dockerd names the container's host after its short ID (or the host, for --network host).

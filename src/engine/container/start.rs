@@ -90,6 +90,12 @@ impl Engine {
         let fs_paths = paths.clone();
         let ns_paths = paths.clone();
         let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
+        let dns = crate::network::etc::DnsSettings {
+            servers: host.dns.clone().unwrap_or_default(),
+            search: host.dns_search.clone().unwrap_or_default(),
+            options: host.dns_options.clone().unwrap_or_default(),
+        };
+        let bind_sources = spec::sources_to_create(&host);
         let hn = hostname.clone();
         let workdir = config.working_dir.clone().filter(|w| !w.is_empty());
         let filesystem = tokio::task::spawn_blocking(move || -> Result<()> {
@@ -105,7 +111,8 @@ impl Engine {
                     Error::invalid(format!("cannot create working directory {wd}: {e}"))
                 })?;
             }
-            crate::network::etc::write_all(&p.dir, &hn, host_network, &extra_hosts)
+            create_bind_sources(&bind_sources)?;
+            crate::network::etc::write_all(&p.dir, &hn, host_network, &extra_hosts, &dns)
                 .map_err(|e| Error::internal(format!("cannot write /etc files: {e}")))
         });
         let namespace = tokio::task::spawn_blocking(move || -> Result<()> {
@@ -114,7 +121,10 @@ impl Engine {
             }
             crate::network::sandbox::remove(&ns_paths.netns)
                 .and_then(|_| crate::network::sandbox::create(&ns_paths.netns))
-                .map_err(|e| Error::internal(e.to_string()))
+                .map_err(|e| {
+                    tracing::warn!(error = ?e, "cannot create the network namespace");
+                    Error::internal(format!("cannot set up the container's network: {e}"))
+                })
         });
         let (filesystem, namespace) = tokio::join!(filesystem, namespace);
         let joined = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
@@ -265,7 +275,7 @@ impl Engine {
     }
 
     /// json-file rotation: the container's `--log-opt`, else the daemon's `log-opts`.
-    fn log_rotation(&self, host: &HostConfig) -> Result<(Option<u64>, u32)> {
+    pub(super) fn log_rotation(&self, host: &HostConfig) -> Result<(Option<u64>, u32)> {
         let opts = host
             .log_config
             .as_ref()
@@ -288,6 +298,27 @@ impl Engine {
         };
         Ok((size, files))
     }
+}
+
+/// `-v` sources that do not exist become directories (0755), as in dockerd; one that exists as
+/// something else is left for the mount to judge (dockerd ignores ENOTDIR here too).
+fn create_bind_sources(sources: &[std::path::PathBuf]) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    for source in sources {
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(source)
+            && e.raw_os_error() != Some(libc::ENOTDIR)
+            && !source.exists()
+        {
+            return Err(Error::internal(format!(
+                "error while creating mount source path '{}': {e}",
+                source.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A task error at start, worded as dockerd words runtime failures (the CLI reads the words to

@@ -290,6 +290,36 @@ pub(crate) fn user_mounts(host: &HostConfig) -> Result<Vec<UserMount>, SpecError
     Ok(tmpfs_mounts)
 }
 
+/// Host directories start creates when missing, as dockerd's MountPoint.Setup does: `-v` bind
+/// sources, and `--mount type=bind` sources with `BindOptions.CreateMountpoint` (other `--mount`
+/// sources must exist, checked at create).
+pub fn sources_to_create(host: &HostConfig) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for raw in host.binds.iter().flatten() {
+        if let Ok(UserMount {
+            kind: UserMountKind::Bind { source, .. },
+            ..
+        }) = parse_bind(raw)
+        {
+            out.push(source);
+        }
+    }
+    for m in host.mounts.iter().flatten() {
+        let create = m
+            .bind_options
+            .as_ref()
+            .and_then(|o| o.create_mountpoint)
+            .unwrap_or(false);
+        if m.typ == Some(MountType::BIND)
+            && create
+            && let Some(source) = m.source.as_deref().filter(|s| s.starts_with('/'))
+        {
+            out.push(PathBuf::from(clean(source)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,5 +581,39 @@ mod tests {
         assert_eq!(clean("/a//b/./c/.."), "/a/b");
         assert_eq!(clean("/.."), "/");
         assert_eq!(clean("/a/"), "/a");
+    }
+
+    #[test]
+    fn sources_created_for_binds_and_create_mountpoint_only() {
+        let host = HostConfig {
+            binds: Some(vec!["/a/b/:/x".into(), "/c:/y:ro".into()]),
+            mounts: Some(vec![
+                Mount {
+                    typ: Some(MountType::BIND),
+                    source: Some("/must-exist".into()),
+                    target: Some("/z".into()),
+                    ..Default::default()
+                },
+                Mount {
+                    typ: Some(MountType::BIND),
+                    source: Some("/made".into()),
+                    target: Some("/w".into()),
+                    bind_options: Some(MountBindOptions {
+                        create_mountpoint: Some(true),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            sources_to_create(&host),
+            vec![
+                PathBuf::from("/a/b"),
+                PathBuf::from("/c"),
+                PathBuf::from("/made")
+            ]
+        );
     }
 }

@@ -45,6 +45,7 @@ mod golden_tests;
 mod runc_tests;
 
 pub use adapt::adapt_host_config;
+pub use binds::sources_to_create;
 pub use error::SpecError;
 pub use merge::merge_image_config;
 pub(crate) use rootfs_file::resolve_in_root;

@@ -28,6 +28,7 @@ pub fn validate(
 ) -> Result<Vec<String>, SpecError> {
     let warnings = validate_settings(config, host, daemon_caps, host_cpus)?;
     check_bind_sources(host)?;
+    check_device_nodes(host)?;
     Ok(warnings)
 }
 
@@ -40,6 +41,7 @@ pub fn validate_settings(
 ) -> Result<Vec<String>, SpecError> {
     let mut warnings = Vec::new();
     container_config(config)?;
+    settings_reaching_the_host(config, host)?;
 
     // Binds, mounts and tmpfs destinations, duplicates included (volumes are refused here).
     binds::user_mounts(host)?;
@@ -268,6 +270,281 @@ fn check_bind_sources(host: &HostConfig) -> Result<(), SpecError> {
                 reason: format!("bind source path does not exist: {source}"),
             });
         }
+    }
+    Ok(())
+}
+
+// Settings that reach the kernel, the runtime or the container's /etc files: refused at create
+// rather than failing (or worse, being written as given) at start.
+
+/// Signal names and numbers the stop path understands, restart policies, the log driver, DNS
+/// and `--add-host` values, devices, and strings that cannot carry a NUL (or a newline, where
+/// they become lines of a file).
+fn settings_reaching_the_host(
+    config: &ContainerConfig,
+    host: &HostConfig,
+) -> Result<(), SpecError> {
+    if let Some(sig) = config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+        // moby/sys/signal's message; stricter than dockerd on numbers (1-64, as `docker stop` takes).
+        if crate::engine::container::kill::parse_signal(sig).is_err() {
+            return Err(SpecError::invalid(format!("invalid signal: {sig}")));
+        }
+    }
+    restart_policy(host)?;
+    log_config(host)?;
+    strings(config, host)?;
+    network_files(host)?;
+    for mapping in host.devices.iter().flatten() {
+        device_mapping(mapping)?;
+    }
+    Ok(())
+}
+
+/// dockerd's validateHostConfig and ValidateRestartPolicy.
+fn restart_policy(host: &HostConfig) -> Result<(), SpecError> {
+    use crate::models::RestartPolicyNameEnum as R;
+    let policy = host.restart_policy.clone().unwrap_or_default();
+    let name = policy.name.unwrap_or(R::EMPTY);
+    let retries = policy.maximum_retry_count.unwrap_or(0);
+    if host.auto_remove == Some(true) && !matches!(name, R::EMPTY | R::NO) {
+        return Err(SpecError::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    match name {
+        R::ALWAYS | R::UNLESS_STOPPED | R::NO if retries != 0 => {
+            let mut msg = String::from(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'",
+            );
+            if retries < 0 {
+                msg.push_str(" and cannot be negative");
+            }
+            Err(SpecError::Invalid(msg))
+        }
+        R::ON_FAILURE if retries < 0 => Err(SpecError::invalid(
+            "invalid restart policy: maximum retry count cannot be negative",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Log drivers dockerd has built in; Berth writes json-file only, and refuses the others by name
+/// rather than accept them and log to json-file anyway.
+const OTHER_LOG_DRIVERS: [&str; 11] = [
+    "none",
+    "local",
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+    "awslogs",
+    "splunk",
+    "etwlogs",
+    "gcplogs",
+    "logentries",
+];
+
+/// dockerd's logger.ValidateLogOpts and the json-file driver's option check. Empty means the
+/// daemon's default (json-file), filled in before this runs at create.
+fn log_config(host: &HostConfig) -> Result<(), SpecError> {
+    let Some(log) = &host.log_config else {
+        return Ok(());
+    };
+    let driver = log.typ.as_deref().unwrap_or("");
+    let empty = Default::default();
+    let opts = log.config.as_ref().unwrap_or(&empty);
+    match driver {
+        "" | "json-file" => {}
+        d if OTHER_LOG_DRIVERS.contains(&d) => {
+            return Err(SpecError::invalid(format!(
+                "logger: the '{d}' log driver is not supported yet (only json-file is)"
+            )));
+        }
+        d => {
+            return Err(SpecError::invalid(format!(
+                "logger: no log driver named '{d}' is registered"
+            )));
+        }
+    }
+    let mode = opts.get("mode").map(String::as_str).unwrap_or("");
+    if !matches!(mode, "" | "blocking" | "non-blocking") {
+        return Err(SpecError::invalid(format!(
+            "logger: logging mode not supported: {mode}"
+        )));
+    }
+    if opts.contains_key("max-buffer-size") && mode != "non-blocking" {
+        return Err(SpecError::invalid(
+            "logger: max-buffer-size option is only supported with 'mode=non-blocking'",
+        ));
+    }
+    let mut keys: Vec<&String> = opts.keys().collect();
+    keys.sort();
+    for key in keys {
+        match key.as_str() {
+            "mode" | "max-buffer-size" | "max-size" | "max-file" => {}
+            "compress" if opts.get("compress").is_some_and(|v| v == "false") => {}
+            // json-file options dockerd has that Berth would silently ignore.
+            "compress" | "env" | "env-regex" | "labels" | "labels-regex" | "tag" => {
+                return Err(SpecError::invalid(format!(
+                    "log opt '{key}' of the json-file log driver is not supported yet"
+                )));
+            }
+            _ => {
+                return Err(SpecError::invalid(format!(
+                    "unknown log opt '{key}' for json-file log driver"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn no_nul(field: &str, value: &str) -> Result<(), SpecError> {
+    if value.contains('\0') {
+        return Err(SpecError::invalid(format!(
+            "invalid {field} {value:?}: it must not contain NUL bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Strings that become C strings (paths, names, arguments, environment): a NUL cuts them short
+/// or fails execve at start. Hostname and Domainname also become lines of /etc/hostname and
+/// /etc/hosts, so no control character either.
+fn strings(config: &ContainerConfig, host: &HostConfig) -> Result<(), SpecError> {
+    for (field, value) in [
+        ("Hostname", &config.hostname),
+        ("Domainname", &config.domainname),
+    ] {
+        if let Some(v) = value.as_deref()
+            && v.chars().any(|c| c.is_control())
+        {
+            return Err(SpecError::invalid(format!(
+                "invalid {field} {v:?}: it must not contain NUL bytes or control characters"
+            )));
+        }
+    }
+    let single = [
+        ("User", &config.user),
+        ("WorkingDir", &config.working_dir),
+        ("CgroupParent", &host.cgroup_parent),
+        ("VolumeDriver", &host.volume_driver),
+    ];
+    for (field, value) in single {
+        no_nul(field, value.as_deref().unwrap_or(""))?;
+    }
+    let lists = [
+        ("Env", &config.env),
+        ("Cmd", &config.cmd),
+        ("Entrypoint", &config.entrypoint),
+        ("Binds", &host.binds),
+        ("GroupAdd", &host.group_add),
+        ("MaskedPaths", &host.masked_paths),
+        ("ReadonlyPaths", &host.readonly_paths),
+        ("SecurityOpt", &host.security_opt),
+    ];
+    for (field, values) in lists {
+        for v in values.iter().flatten() {
+            no_nul(field, v)?;
+        }
+    }
+    for (dest, opts) in host.tmpfs.iter().flatten() {
+        no_nul("Tmpfs", dest)?;
+        no_nul("Tmpfs", opts)?;
+    }
+    for m in host.mounts.iter().flatten() {
+        no_nul("Mounts", m.source.as_deref().unwrap_or(""))?;
+        no_nul("Mounts", m.target.as_deref().unwrap_or(""))?;
+    }
+    for v in host
+        .log_config
+        .iter()
+        .flat_map(|l| l.config.iter().flatten())
+    {
+        no_nul("LogConfig", v.1)?;
+    }
+    // The cgroup path is the parent joined with the ID: ".." would place it elsewhere in the
+    // hierarchy (or outside it).
+    if let Some(parent) = host.cgroup_parent.as_deref()
+        && parent.split('/').any(|c| c == "..")
+    {
+        return Err(SpecError::invalid(format!(
+            "invalid CgroupParent {parent:?}: it must not contain '..'"
+        )));
+    }
+    Ok(())
+}
+
+/// `--dns`, `--dns-search`, `--dns-option` and `--add-host`, as /etc/resolv.conf and /etc/hosts
+/// are written at start (Berth is stricter than dockerd's API here, on purpose: what is written
+/// as given must not add lines of its own).
+fn network_files(host: &HostConfig) -> Result<(), SpecError> {
+    use crate::network::etc;
+    for entry in host.extra_hosts.iter().flatten() {
+        etc::parse_extra_host(entry).map_err(|e| SpecError::Invalid(e.to_string()))?;
+    }
+    for s in host.dns.iter().flatten() {
+        etc::parse_dns_server(s).map_err(SpecError::Invalid)?;
+    }
+    for s in host.dns_search.iter().flatten() {
+        etc::check_dns_search(s).map_err(SpecError::Invalid)?;
+    }
+    for s in host.dns_options.iter().flatten() {
+        etc::check_dns_option(s).map_err(SpecError::Invalid)?;
+    }
+    Ok(())
+}
+
+/// `--device HOST[:CONTAINER[:PERMS]]`: the host path is a node under /dev, the container path
+/// absolute, the permissions a combination of r, w and m (the docker CLI's checks, which the
+/// API would otherwise let through to the runtime).
+fn device_mapping(mapping: &crate::models::DeviceMapping) -> Result<(), SpecError> {
+    let on_host = mapping.path_on_host.as_deref().unwrap_or("");
+    let in_container = mapping.path_in_container.as_deref().unwrap_or("");
+    let perms = mapping.cgroup_permissions.as_deref().unwrap_or("");
+    let bad = |reason: &str| {
+        Err(SpecError::invalid(format!(
+            "invalid device {on_host:?}: {reason}"
+        )))
+    };
+    if on_host.contains('\0') || in_container.contains('\0') {
+        return bad("paths must not contain NUL bytes");
+    }
+    let has_dotdot = |p: &str| p.split('/').any(|c| c == "..");
+    if !on_host.starts_with("/dev/") || has_dotdot(on_host) {
+        return bad("the path on the host must be under /dev");
+    }
+    if !in_container.is_empty() && (!in_container.starts_with('/') || has_dotdot(in_container)) {
+        return bad(&format!(
+            "{in_container} is not an absolute path in the container"
+        ));
+    }
+    let mut seen = [false; 3];
+    let mode_ok = perms.len() <= 3
+        && perms
+            .bytes()
+            .all(|b| match b"rwm".iter().position(|c| *c == b) {
+                Some(i) => !std::mem::replace(&mut seen[i], true),
+                None => false,
+            });
+    if !mode_ok {
+        return Err(SpecError::invalid(format!(
+            "invalid device mode {perms:?} for device {on_host:?}: it must combine r, w and m"
+        )));
+    }
+    Ok(())
+}
+
+/// The device nodes themselves, looked up as start will (devices::from_mapping): a path that is
+/// not a device fails here, with the message start would give.
+fn check_device_nodes(host: &HostConfig) -> Result<(), SpecError> {
+    let privileged = host.privileged.unwrap_or(false);
+    for mapping in host.devices.iter().flatten() {
+        // --privileged already has the host's /dev; only renamed devices are looked up.
+        if privileged && mapping.path_on_host == mapping.path_in_container {
+            continue;
+        }
+        devices::from_mapping(mapping, None)?;
     }
     Ok(())
 }
@@ -599,5 +876,299 @@ mod tests {
         assert_eq!(parse_cpu_list("a"), None);
         assert_eq!(parse_cpu_list(""), None);
         assert_eq!(parse_cpu_list("1,"), None);
+    }
+
+    fn config_err(c: ContainerConfig) -> String {
+        validate(&c, &HostConfig::default(), &[], 2)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn stop_signal_must_parse() {
+        let c = |s: &str| ContainerConfig {
+            stop_signal: Some(s.into()),
+            ..Default::default()
+        };
+        assert_eq!(config_err(c("SIGFOO")), "invalid signal: SIGFOO");
+        assert_eq!(config_err(c("0")), "invalid signal: 0");
+        assert_eq!(config_err(c("SIGUSR1")), "");
+        assert_eq!(config_err(c("term")), "");
+        assert_eq!(config_err(c("9")), "");
+    }
+
+    #[test]
+    fn restart_policy_rules() {
+        use crate::models::{RestartPolicy, RestartPolicyNameEnum as R};
+        let h = |name: R, retries: i64, auto_remove: bool| HostConfig {
+            restart_policy: Some(RestartPolicy {
+                name: Some(name),
+                maximum_retry_count: Some(retries),
+            }),
+            auto_remove: Some(auto_remove),
+            ..Default::default()
+        };
+        assert_eq!(
+            err(h(R::ALWAYS, 0, true)),
+            "can't create 'AutoRemove' container with restart policy"
+        );
+        assert_eq!(
+            err(h(R::ON_FAILURE, 3, true)),
+            "can't create 'AutoRemove' container with restart policy"
+        );
+        assert!(check(h(R::NO, 0, true)).is_ok());
+        assert!(check(h(R::EMPTY, 0, true)).is_ok());
+        assert_eq!(
+            err(h(R::ON_FAILURE, -1, false)),
+            "invalid restart policy: maximum retry count cannot be negative"
+        );
+        assert!(check(h(R::ON_FAILURE, 5, false)).is_ok());
+        assert_eq!(
+            err(h(R::ALWAYS, 2, false)),
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        );
+        assert_eq!(
+            err(h(R::UNLESS_STOPPED, -2, false)),
+            "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative"
+        );
+    }
+
+    #[test]
+    fn log_drivers_and_options() {
+        use crate::models::HostConfigLogConfig;
+        let h = |typ: &str, opts: &[(&str, &str)]| HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: Some(typ.into()),
+                config: Some(
+                    opts.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            err(h("foo", &[])),
+            "logger: no log driver named 'foo' is registered"
+        );
+        for known in ["none", "local", "syslog", "journald"] {
+            assert_eq!(
+                err(h(known, &[])),
+                format!(
+                    "logger: the '{known}' log driver is not supported yet (only json-file is)"
+                )
+            );
+        }
+        assert!(check(h("json-file", &[("max-size", "10m"), ("max-file", "3")])).is_ok());
+        assert!(check(h("", &[])).is_ok());
+        assert!(
+            check(h(
+                "json-file",
+                &[
+                    ("compress", "false"),
+                    ("mode", "non-blocking"),
+                    ("max-buffer-size", "4m")
+                ]
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            err(h("json-file", &[("foo", "1")])),
+            "unknown log opt 'foo' for json-file log driver"
+        );
+        assert_eq!(
+            err(h("json-file", &[("tag", "x")])),
+            "log opt 'tag' of the json-file log driver is not supported yet"
+        );
+        assert_eq!(
+            err(h("json-file", &[("mode", "fast")])),
+            "logger: logging mode not supported: fast"
+        );
+        assert_eq!(
+            err(h("json-file", &[("max-buffer-size", "1m")])),
+            "logger: max-buffer-size option is only supported with 'mode=non-blocking'"
+        );
+    }
+
+    #[test]
+    fn dns_and_extra_hosts() {
+        let h = |dns: &[&str], search: &[&str], opts: &[&str], extra: &[&str]| HostConfig {
+            dns: Some(dns.iter().map(|s| s.to_string()).collect()),
+            dns_search: Some(search.iter().map(|s| s.to_string()).collect()),
+            dns_options: Some(opts.iter().map(|s| s.to_string()).collect()),
+            extra_hosts: Some(extra.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        assert!(
+            check(h(
+                &["10.0.0.1"],
+                &["example.com"],
+                &["ndots:2"],
+                &["h:10.1.2.3"]
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            err(h(&[], &[], &[], &["nocolon"])),
+            "bad format for add-host: \"nocolon\""
+        );
+        assert_eq!(
+            err(h(&[], &[], &[], &["h\nx:1.2.3.4"])),
+            "bad format for add-host: \"h\\nx:1.2.3.4\""
+        );
+        assert_eq!(
+            err(h(&[], &[], &[], &["h:1.2.3.999"])),
+            "invalid IP address in add-host: \"1.2.3.999\""
+        );
+        assert_eq!(
+            err(h(&["x"], &[], &[], &[])),
+            "invalid DNS server address \"x\": IP address is not correctly formatted"
+        );
+        assert_eq!(
+            err(h(&[], &["a.com\nnameserver 6.6.6.6"], &[], &[])),
+            "invalid DNS search domain \"a.com\\nnameserver 6.6.6.6\": a.com\nnameserver 6.6.6.6 is not a valid domain"
+        );
+        assert!(
+            err(h(&[], &[], &["ndots:1\nnameserver 6.6.6.6"], &[]))
+                .starts_with("invalid DNS option")
+        );
+    }
+
+    #[test]
+    fn devices_paths_and_modes() {
+        use crate::models::DeviceMapping;
+        let h = |on_host: &str, in_container: &str, perms: &str| HostConfig {
+            devices: Some(vec![DeviceMapping {
+                path_on_host: Some(on_host.into()),
+                path_in_container: Some(in_container.into()),
+                cgroup_permissions: Some(perms.into()),
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            err(h("/etc/passwd", "/dev/x", "rwm")),
+            "invalid device \"/etc/passwd\": the path on the host must be under /dev"
+        );
+        assert_eq!(
+            err(h("/dev/../etc/passwd", "/dev/x", "rwm")),
+            "invalid device \"/dev/../etc/passwd\": the path on the host must be under /dev"
+        );
+        assert_eq!(
+            err(h("/dev/null", "rel", "rwm")),
+            "invalid device \"/dev/null\": rel is not an absolute path in the container"
+        );
+        assert_eq!(
+            err(h("/dev/null", "/dev/null", "rwx")),
+            "invalid device mode \"rwx\" for device \"/dev/null\": it must combine r, w and m"
+        );
+        assert_eq!(
+            err(h("/dev/null", "/dev/null", "rr")),
+            "invalid device mode \"rr\" for device \"/dev/null\": it must combine r, w and m"
+        );
+        assert!(
+            err(h("/dev/berth-no-such-device", "/dev/x", "rw"))
+                .starts_with("error gathering device information while adding custom device \"/dev/berth-no-such-device\"")
+        );
+        assert!(check(h("/dev/null", "/dev/mynull", "rw")).is_ok());
+        assert!(check(h("/dev/null", "", "")).is_ok());
+    }
+
+    #[test]
+    fn nul_bytes_and_cgroup_parent() {
+        let host = |h: HostConfig| err(h);
+        assert_eq!(
+            config_err(ContainerConfig {
+                hostname: Some("a\0b".into()),
+                ..Default::default()
+            }),
+            "invalid Hostname \"a\\0b\": it must not contain NUL bytes or control characters"
+        );
+        assert_eq!(
+            config_err(ContainerConfig {
+                domainname: Some("a\nb".into()),
+                ..Default::default()
+            }),
+            "invalid Domainname \"a\\nb\": it must not contain NUL bytes or control characters"
+        );
+        for (c, field) in [
+            (
+                ContainerConfig {
+                    user: Some("a\0".into()),
+                    ..Default::default()
+                },
+                "User",
+            ),
+            (
+                ContainerConfig {
+                    working_dir: Some("/a\0".into()),
+                    ..Default::default()
+                },
+                "WorkingDir",
+            ),
+            (
+                ContainerConfig {
+                    env: Some(vec!["A=\0".into()]),
+                    ..Default::default()
+                },
+                "Env",
+            ),
+            (
+                ContainerConfig {
+                    cmd: Some(vec!["a\0".into()]),
+                    ..Default::default()
+                },
+                "Cmd",
+            ),
+            (
+                ContainerConfig {
+                    entrypoint: Some(vec!["a\0".into()]),
+                    ..Default::default()
+                },
+                "Entrypoint",
+            ),
+        ] {
+            let e = config_err(c);
+            assert!(
+                e.starts_with(&format!("invalid {field} "))
+                    && e.ends_with("it must not contain NUL bytes"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            host(HostConfig {
+                cgroup_parent: Some("a\0b".into()),
+                ..Default::default()
+            }),
+            "invalid CgroupParent \"a\\0b\": it must not contain NUL bytes"
+        );
+        assert_eq!(
+            host(HostConfig {
+                cgroup_parent: Some("/x/../../escape".into()),
+                ..Default::default()
+            }),
+            "invalid CgroupParent \"/x/../../escape\": it must not contain '..'"
+        );
+        assert!(
+            check(HostConfig {
+                cgroup_parent: Some("/my..group/x".into()),
+                ..Default::default()
+            })
+            .is_ok()
+        );
+        assert!(
+            host(HostConfig {
+                binds: Some(vec!["/a\0:/b".into()]),
+                ..Default::default()
+            })
+            .starts_with("invalid Binds")
+        );
+        assert!(
+            host(HostConfig {
+                tmpfs: Some(HashMap::from([("/t".to_string(), "size=1m\0".to_string())])),
+                ..Default::default()
+            })
+            .starts_with("invalid Tmpfs")
+        );
     }
 }
