@@ -56,7 +56,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         if (1..=64).contains(&n) {
             return Ok(n);
         }
-        return Err(Error::invalid(format!("Invalid signal: {s}")));
+        return Err(Error::invalid(format!("invalid signal: {s}")));
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -66,7 +66,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
             r => r
                 .trim_start_matches('+')
                 .parse()
-                .map_err(|_| Error::invalid(format!("Invalid signal: {s}")))?,
+                .map_err(|_| Error::invalid(format!("invalid signal: {s}")))?,
         };
         return Ok(libc::SIGRTMIN() + off);
     }
@@ -102,7 +102,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         "IO" | "POLL" => libc::SIGIO,
         "PWR" => libc::SIGPWR,
         "SYS" => libc::SIGSYS,
-        _ => return Err(Error::invalid(format!("Invalid signal: {s}"))),
+        _ => return Err(Error::invalid(format!("invalid signal: {s}"))),
     };
     Ok(n)
 }
