@@ -244,9 +244,63 @@ fn the_comparison_can_fail() {
     );
 }
 
+/// A privileged container gets every device of the host it runs on, so the recorded list is
+/// the recording host's. The rest of the spec is compared as usual; the devices are checked
+/// against this host: each recorded device this host has too (same node) is in ours with the
+/// same fields, and each of ours is a device node of this host.
 #[test]
 fn privileged() {
-    check("privileged");
+    let mut ours = ours("privileged", |_| {});
+    let mut golden = golden("privileged");
+    let take = |v: &mut Value| match v["linux"].as_object_mut() {
+        Some(l) => l.remove("devices").unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let (our_devices, recorded) = (take(&mut ours), take(&mut golden));
+    assert_same("privileged", ours, golden);
+    let our_devices = our_devices.as_array().cloned().unwrap_or_default();
+    assert!(
+        !our_devices.is_empty(),
+        "a privileged container gets the host's devices"
+    );
+    let node = |d: &Value| {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let path = d["path"].as_str()?;
+        let meta = std::fs::metadata(path).ok()?;
+        let typ = if meta.file_type().is_char_device() {
+            "c"
+        } else {
+            "b"
+        };
+        let rdev = meta.rdev();
+        let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+        Some((typ, u64::from(major), u64::from(minor)))
+    };
+    for d in &our_devices {
+        let here = node(d);
+        let claimed = (
+            d["type"].as_str().unwrap_or(""),
+            d["major"].as_u64().unwrap_or(0),
+            d["minor"].as_u64().unwrap_or(0),
+        );
+        assert_eq!(here, Some(claimed), "{d} is not this host's device node");
+    }
+    let mut compared = 0;
+    for r in recorded.as_array().into_iter().flatten() {
+        let same_node_here = node(r).is_some_and(|(t, ma, mi)| {
+            (Some(t), r["major"].as_u64(), r["minor"].as_u64())
+                == (r["type"].as_str(), Some(ma), Some(mi))
+        });
+        if same_node_here {
+            assert!(
+                our_devices.contains(r),
+                "recorded {r} is missing or differs"
+            );
+            compared += 1;
+        }
+    }
+    // /dev/null, zero, full, random, urandom, tty are on every Linux host.
+    assert!(compared >= 6, "only {compared} recorded devices exist here");
 }
 
 #[test]
