@@ -9,6 +9,7 @@ use tower::Layer;
 
 use crate::engine::Engine;
 
+pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod gojson;

@@ -2,6 +2,7 @@
 //! with the container's stdio. Whatever fails is reported to the launcher with its kind.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,20 +110,26 @@ fn create_container(
     let pid_arg = pid_file.to_string_lossy().into_owned();
     let mut cargs: Vec<String> = vec!["--bundle".into(), bundle, "--pid-file".into(), pid_arg];
     let console_path = dir.join(proto::CONSOLE_SOCKET);
-    let (pending, call_stdio) = if args.tty {
+    let (pending, container) = if args.tty {
         let listener = stdio::console_listener(&console_path)?;
         cargs.push("--console-socket".into());
         cargs.push(short_socket_path(&console_path));
         // The init gets the pty; the runtime's own streams are captured for its errors.
-        (Pending::Console(listener), CallStdio::default())
+        (Pending::Console(listener), None)
     } else {
         let (shim, container) = stdio::pipes(args.stdin)?;
-        let call = CallStdio {
+        (Pending::Pipes(shim), Some(container))
+    };
+    let call_stdio = match (container, &pending) {
+        // The runtime's streams are the container's pipes: read on our ends while it runs.
+        (Some(container), Pending::Pipes(shim)) => CallStdio {
             stdin: container.stdin,
             stdout: Some(container.stdout),
             stderr: Some(container.stderr),
-        };
-        (Pending::Pipes(shim), call)
+            drain_stdout: shim.stdout.as_ref().map(|fd| fd.as_fd()),
+            drain_stderr: shim.stderr.as_ref().map(|fd| fd.as_fd()),
+        },
+        _ => CallStdio::default(),
     };
     cargs.push(args.id.clone());
     let refs: Vec<&str> = cargs.iter().map(String::as_str).collect();
