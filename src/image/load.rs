@@ -82,10 +82,18 @@ struct PreparedImage {
     refs: Vec<Reference>,
 }
 
+/// What a load did: dockerd's progress lines, and each image loaded with the name it was
+/// loaded as (its reference, or its ID when it has none).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub messages: Vec<String>,
+    pub images: Vec<(String, String)>,
+}
+
 impl ImageStore {
     /// Loads every image in the archive at `path`. Returns the progress lines dockerd prints
     /// ("Loaded image: busybox:latest", ...), in order.
-    pub async fn load(&self, path: PathBuf) -> Result<Vec<String>, ImageError> {
+    pub async fn load(&self, path: PathBuf) -> Result<Loaded, ImageError> {
         let _guard = self.layer_lock.lock().await;
         let known: HashMap<String, i64> = self
             .store
@@ -100,6 +108,7 @@ impl ImageStore {
             .map_err(|e| ImageError::Task(e.to_string()))??;
 
         let mut messages = Vec::new();
+        let mut loaded = Vec::new();
         for image in prepared {
             let refs: Vec<(String, bool)> = image
                 .refs
@@ -121,12 +130,17 @@ impl ImageStore {
             }
             if image.refs.is_empty() {
                 messages.push(format!("Loaded image ID: {}\n", image.row.id));
+                loaded.push((image.row.id.clone(), image.row.id.clone()));
             }
             for r in &image.refs {
                 messages.push(format!("Loaded image: {}\n", r.familiar_string()));
+                loaded.push((image.row.id.clone(), r.familiar_string()));
             }
         }
-        Ok(messages)
+        Ok(Loaded {
+            messages,
+            images: loaded,
+        })
     }
 
     fn prepare(

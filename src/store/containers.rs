@@ -93,14 +93,24 @@ impl Store {
         )
     }
 
-    pub async fn update_container_state(&self, id: &str, state: &str) -> Result<(), StoreError> {
+    /// Compare-and-set of a container's state: written only if the row still holds `old`.
+    /// Returns whether it was written (false: the row changed meanwhile, or is gone).
+    pub async fn swap_container_state(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE containers SET state = ? WHERE id = ?")
-            .bind(state)
+        let n = sqlx::query("UPDATE containers SET state = ? WHERE id = ? AND state = ?")
+            .bind(new)
             .bind(id)
+            .bind(old)
             .execute(tx.conn())
-            .await?;
-        tx.commit().await
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
     }
 
     /// Deletes a container, and the layers that neither an image nor another container uses, in

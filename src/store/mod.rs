@@ -264,9 +264,11 @@ mod tests {
                 for i in 0..20 {
                     let id = format!("c{t}-{i}");
                     store.insert_container(&row(&id)).await?;
-                    store
-                        .update_container_state(&id, "{\"status\":\"running\"}")
-                        .await?;
+                    assert!(
+                        store
+                            .swap_container_state(&id, "{}", "{\"status\":\"running\"}")
+                            .await?
+                    );
                     let _ = store.containers().await?;
                     assert!(store.delete_container(&id).await?.0);
                 }

@@ -5,9 +5,7 @@
 use tokio::sync::oneshot;
 
 use super::live::PendingAttach;
-use super::state::ContainerState;
 use crate::engine::{Engine, Error, Result};
-use crate::models::ContainerConfig;
 use crate::task::AttachOptions;
 
 pub struct AttachSession {
@@ -30,12 +28,12 @@ impl Engine {
         opts: AttachOptions,
         live: bool,
     ) -> Result<AttachSession> {
-        let row = self.resolve_container(input).await?;
-        let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
+        let c = self.container(input).await?;
+        let config = &c.config;
         let stdin = opts.stdin && config.open_stdin.unwrap_or(false) && live;
         let opts = AttachOptions { stdin, ..opts };
         let session = |stream| AttachSession {
-            id: row.id.clone(),
+            id: c.id.clone(),
             tty: config.tty.unwrap_or(false),
             stdin_once: config.stdin_once.unwrap_or(false),
             stdin,
@@ -47,14 +45,14 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         // Under the operation lock, so a start in progress either sees this request or has
         // already registered its task.
-        let lock = self.live().op_lock(&row.id);
+        let lock = self.live().op_lock(&c.id);
         let _op = lock.lock().await;
         let running = self
-            .store()
-            .container(&row.id)
+            .container_by_id(&c.id)
             .await?
-            .is_some_and(|r| ContainerState::parse(&r.state).is_running());
-        match self.live().task(&row.id).filter(|_| running) {
+            .is_some_and(|now| now.state.is_running());
+        self.events().publish(c.event("attach"));
+        match self.live().task(&c.id).filter(|_| running) {
             Some(task) => {
                 let stream = task
                     .attach(opts)
@@ -64,7 +62,7 @@ impl Engine {
             }
             None => self
                 .live()
-                .add_pending(&row.id, PendingAttach { opts, reply: tx }),
+                .add_pending(&c.id, PendingAttach { opts, reply: tx }),
         }
         Ok(session(Some(rx)))
     }
@@ -79,11 +77,16 @@ impl Engine {
     }
 
     pub async fn resize_container(&self, input: &str, height: u16, width: u16) -> Result<()> {
-        let row = self.resolve_container(input).await?;
+        let c = self.container(input).await?;
         let task = self
             .live()
-            .task(&row.id)
-            .ok_or_else(|| Error::conflict(format!("Container {} is not running", row.id)))?;
+            .task(&c.id)
+            .ok_or_else(|| Error::conflict(format!("Container {} is not running", c.id)))?;
+        self.events().publish(
+            c.event("resize")
+                .with("height", height.to_string())
+                .with("width", width.to_string()),
+        );
         task.resize(width, height)
             .await
             .map_err(|e| Error::internal(e.to_string()))

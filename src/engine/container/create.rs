@@ -141,6 +141,14 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.events()
+            .publish(crate::engine::events::Event::container(
+                "create",
+                &row.id,
+                &row.name,
+                &row.image_ref,
+                config.labels.iter().flatten(),
+            ));
         Ok(ContainerCreateResponse {
             id: row.id,
             warnings,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::state::{ContainerState, Status};
+use super::state::Status;
 use crate::engine::{Engine, ErrorKind};
 use crate::task::{ExitStatus, Task, TaskError};
 use crate::util::retry::{Backoff, with_backoff};
@@ -50,33 +50,46 @@ impl Engine {
         let t0 = std::time::Instant::now();
         let lock = self.live().op_lock(id);
         let guard = lock.lock().await;
-        let row = match self.store().container(id).await {
-            Ok(Some(row)) => row,
+        let c = match self.container_by_id(id).await {
+            Ok(Some(c)) => c,
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(container = %id, error = %e, "cannot read the container to record its exit");
                 return;
             }
         };
-        let mut state = ContainerState::parse(&row.state);
-        state.status = Status::Exited;
-        state.exit_code = i64::from(exit.code);
-        state.finished_at = exit.exited_at;
-        state.oom_killed = exit.oom_killed;
-        state.pid = 0;
+        if exit.oom_killed {
+            self.events().publish(c.event("oom"));
+        }
+        let run_secs = (exit.exited_at - c.state.started_at).max(0) / 1_000_000_000;
+        let die = c
+            .event("die")
+            .with("exitCode", exit.code.to_string())
+            .with("execDuration", run_secs.to_string());
         let paths = self.container_paths(id);
         // Recording the exit and tearing the container down are independent, so they run at
         // once. The teardown keeps dockerd's order: the runtime's delete (the shim runs it:
         // remaining processes, cgroups, poststop hooks, which may still look at the root
         // filesystem), then our own mounts.
-        let state_json = state.to_json();
         // Retried: a lost exit record would show a dead container as running.
-        let record = with_backoff(
-            "recording an exit",
-            Backoff::default(),
-            |_| true,
-            || self.store().update_container_state(id, &state_json),
-        );
+        let transient = |e: &crate::engine::Error| e.kind == ErrorKind::Internal;
+        let record = with_backoff("recording an exit", Backoff::default(), transient, || {
+            let (mut c, die) = (c.clone(), die.clone());
+            async move {
+                self.transition(
+                    &mut c,
+                    |s| {
+                        s.status = Status::Exited;
+                        s.exit_code = i64::from(exit.code);
+                        s.finished_at = exit.exited_at;
+                        s.oom_killed = exit.oom_killed;
+                        s.pid = 0;
+                    },
+                    Some(die),
+                )
+                .await
+            }
+        });
         let teardown = async {
             let deleted = match task {
                 Some(task) => task.delete().await,
@@ -104,16 +117,9 @@ impl Engine {
             }
         }
         self.live().set_task(id, None);
-        self.live().update(id, |l| {
-            l.running = false;
-            l.exits += 1;
-            l.exit_code = i64::from(exit.code);
-        });
-        let host: crate::models::HostConfig =
-            serde_json::from_str(&row.host_config).unwrap_or_default();
         drop(guard);
         tracing::debug!(container = %id, elapsed = ?t0.elapsed(), "exit recorded and resources released");
-        if host.auto_remove == Some(true) {
+        if c.host.auto_remove == Some(true) {
             self.auto_remove(id).await;
         }
     }

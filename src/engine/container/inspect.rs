@@ -1,10 +1,9 @@
 //! `docker inspect` of a container.
 
-use super::state::{ContainerState, Status};
+use super::state::Status;
 use crate::engine::{Engine, Result};
 use crate::models::{
-    ContainerConfig, ContainerInspectResponse, ContainerState as ApiState,
-    ContainerStateStatusEnum, HostConfig,
+    ContainerInspectResponse, ContainerState as ApiState, ContainerStateStatusEnum,
 };
 use crate::util::time::rfc3339_nano;
 
@@ -12,10 +11,8 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 impl Engine {
     pub async fn inspect_container(&self, input: &str) -> Result<ContainerInspectResponse> {
-        let row = self.resolve_container(input).await?;
-        let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
-        let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
-        let state = ContainerState::parse(&row.state);
+        let row = self.container(input).await?;
+        let (config, host, state) = (row.config.clone(), row.host.clone(), row.state.clone());
         let paths = self.container_paths(&row.id);
         let time = |t: i64| {
             if t == 0 {

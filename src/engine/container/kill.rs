@@ -1,25 +1,21 @@
 //! `docker kill`.
 
-use super::state::ContainerState;
 use crate::engine::{Engine, Error, Result};
 use crate::task::TaskError;
 
 impl Engine {
     pub async fn kill_container(&self, input: &str, signal: Option<&str>) -> Result<()> {
-        let row = self.resolve_container(input).await?;
+        let c = self.container(input).await?;
         let signal = match signal.filter(|s| !s.is_empty()) {
             Some(s) => parse_signal(s)?,
             None => libc::SIGKILL,
         };
-        if !ContainerState::parse(&row.state).is_running() {
-            return Err(Error::conflict(format!(
-                "Container {} is not running",
-                row.id
-            )));
+        let not_running = || Error::conflict(format!("Container {} is not running", c.id));
+        if !c.state.is_running() {
+            return Err(not_running());
         }
-        let not_running = || Error::conflict(format!("Container {} is not running", row.id));
-        let task = self.live().task(&row.id).ok_or_else(not_running)?;
-        let mut lifecycle = self.live().subscribe(&row.id);
+        let task = self.live().task(&c.id).ok_or_else(not_running)?;
+        let mut lifecycle = self.live().subscribe(&c.id);
         match task.kill(signal, false).await {
             Ok(()) => {}
             // The process exited between our look and the signal: dockerd's 409.
@@ -27,10 +23,12 @@ impl Engine {
             Err(e) => {
                 return Err(Error::internal(format!(
                     "Cannot kill container: {}: {e}",
-                    row.id
+                    c.id
                 )));
             }
         }
+        self.events()
+            .publish(c.event("kill").with("signal", signal.to_string()));
         if signal != libc::SIGKILL {
             return Ok(());
         }
@@ -41,7 +39,7 @@ impl Engine {
             Ok(_) => Ok(()),
             Err(_) => Err(Error::internal(format!(
                 "Cannot kill container: {}: tried to kill container, but did not receive an exit event",
-                row.id
+                c.id
             ))),
         }
     }

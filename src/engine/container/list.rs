@@ -1,10 +1,11 @@
 //! `docker ps`.
 
-use super::state::{ContainerState, Status};
+use super::record::Container;
+use super::state::Status;
 use crate::engine::{Engine, Result};
 use crate::models::{
-    ContainerConfig, ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
-    ContainerSummaryStateEnum, HostConfig,
+    ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
+    ContainerSummaryStateEnum,
 };
 
 /// How many containers are in each state, for `/info`.
@@ -19,13 +20,11 @@ impl Engine {
     pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
         let now = crate::util::time::now_nanos();
         let mut out = Vec::new();
-        for row in self.store().containers().await? {
-            let state = ContainerState::parse(&row.state);
+        for row in self.all_containers().await? {
+            let (state, config, host) = (&row.state, &row.config, &row.host);
             if !all && !state.is_running() {
                 continue;
             }
-            let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
-            let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
             let command = config
                 .entrypoint
                 .iter()
@@ -46,7 +45,9 @@ impl Engine {
                 state: Some(summary_state(state.status)),
                 status: Some(state.human(now)),
                 host_config: Some(ContainerSummaryHostConfig {
-                    network_mode: Some(host.network_mode.unwrap_or_else(|| "bridge".into())),
+                    network_mode: Some(
+                        host.network_mode.clone().unwrap_or_else(|| "bridge".into()),
+                    ),
                     ..Default::default()
                 }),
                 network_settings: Some(ContainerSummaryNetworkSettings {
@@ -59,6 +60,22 @@ impl Engine {
         Ok(out)
     }
 
+    /// Every container, newest first. A damaged record is left out of lists, with an error
+    /// in the log naming it (it can still be inspected, which says what is wrong, and removed).
+    pub(crate) async fn all_containers(&self) -> Result<Vec<Container>> {
+        let rows = self.store().containers().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| match Container::from_row(row) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "container left out of the list");
+                    None
+                }
+            })
+            .collect())
+    }
+
     pub async fn container_counts(&self) -> Result<Counts> {
         let mut c = Counts {
             total: 0,
@@ -66,9 +83,9 @@ impl Engine {
             paused: 0,
             stopped: 0,
         };
-        for row in self.store().containers().await? {
+        for row in self.all_containers().await? {
             c.total += 1;
-            match ContainerState::parse(&row.state).status {
+            match row.state.status {
                 Status::Running | Status::Restarting => c.running += 1,
                 Status::Paused => c.paused += 1,
                 _ => c.stopped += 1,

@@ -31,6 +31,8 @@ struct Entry {
     lifecycle: watch::Sender<Lifecycle>,
     pending: Vec<PendingAttach>,
     op: Arc<tokio::sync::Mutex<()>>,
+    /// A removal is under way (dockerd's RemovalInProgress): starts are refused.
+    removing: bool,
 }
 
 impl Entry {
@@ -40,6 +42,7 @@ impl Entry {
             lifecycle: watch::channel(Lifecycle::default()).0,
             pending: Vec::new(),
             op: Arc::new(tokio::sync::Mutex::new(())),
+            removing: false,
         }
     }
 }
@@ -74,6 +77,25 @@ impl Live {
 
     pub fn update(&self, id: &str, f: impl FnOnce(&mut Lifecycle)) {
         self.with(id, |e| e.lifecycle.send_modify(f));
+    }
+
+    /// Marks a removal as under way; false if one already is (dockerd: "removal of container
+    /// is already in progress").
+    pub fn begin_removal(&self, id: &str) -> bool {
+        self.with(id, |e| !std::mem::replace(&mut e.removing, true))
+    }
+
+    /// Ends a removal that did not happen (the container stays).
+    pub fn end_removal(&self, id: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get_mut(id) {
+            e.removing = false;
+        }
+    }
+
+    pub fn removing(&self, id: &str) -> bool {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).is_some_and(|e| e.removing)
     }
 
     pub fn add_pending(&self, id: &str, p: PendingAttach) {

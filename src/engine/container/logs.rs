@@ -142,14 +142,12 @@ impl Engine {
         input: &str,
         opts: LogOptions,
     ) -> Result<(bool, mpsc::Receiver<LogEntry>)> {
-        let row = self.resolve_container(input).await?;
-        let config: crate::models::ContainerConfig =
-            serde_json::from_str(&row.config).unwrap_or_default();
-        let tty = config.tty.unwrap_or(false);
+        let row = self.container(input).await?;
+        let tty = row.config.tty.unwrap_or(false);
         let log = self.container_paths(&row.id).log;
         // Subscribe before reading, so an exit during the read is not missed.
         let mut lifecycle = self.live().subscribe(&row.id);
-        let running = super::state::ContainerState::parse(&row.state).is_running();
+        let running = row.state.is_running();
         let (tx, rx) = mpsc::channel(256);
         let follow = opts.follow && running && opts.until.is_none();
         tokio::spawn(async move {
@@ -282,7 +280,9 @@ pub fn parse_time_bound(v: &str) -> Result<i64> {
     let nanos: i64 = f
         .parse()
         .map_err(|_| Error::invalid(format!("invalid value for since/until: {v}")))?;
-    Ok(secs * 1_000_000_000 + nanos)
+    secs.checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(nanos))
+        .ok_or_else(|| Error::invalid(format!("invalid value for since/until: {v}")))
 }
 
 #[cfg(test)]

@@ -10,11 +10,14 @@ pub mod live;
 pub mod logs;
 pub mod names;
 pub mod paths;
+pub mod record;
 pub mod remove;
 pub mod restore;
 pub mod start;
 pub mod state;
 pub mod stop;
+pub mod transition;
 pub mod wait;
 
+pub use record::Container;
 pub use state::{ContainerState, Status};

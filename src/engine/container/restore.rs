@@ -1,7 +1,8 @@
 //! Start-up: reconnect to the shims of containers that were running when the daemon stopped
 //! (they kept running), record exits that happened meanwhile, and remove what no row owns.
 
-use super::state::{ContainerState, Status};
+use super::record::Container;
+use super::state::Status;
 use crate::engine::{Engine, Result};
 use crate::task::{ExitStatus, Tasks};
 
@@ -10,8 +11,27 @@ impl Engine {
         let rows = self.store().containers().await?;
         let known: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
         for row in rows {
-            let state = ContainerState::parse(&row.state);
+            let mut row = match Container::from_row(row) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Left as it is, files and all: what it holds is unknown, and `docker rm`
+                    // can still remove it.
+                    tracing::error!(error = %e, "cannot restore a container");
+                    continue;
+                }
+            };
             let paths = self.container_paths(&row.id);
+            if row.state.status == Status::Removing {
+                // A removal cut short by a crash, as dockerd: the container is dead, and
+                // `docker rm` finishes the job.
+                if let Err(e) = self
+                    .transition(&mut row, |s| s.status = Status::Dead, None)
+                    .await
+                {
+                    tracing::error!(container = %row.id, error = %e, "cannot mark a half-removed container dead");
+                }
+            }
+            let state = row.state.clone();
             if !state.is_running() {
                 // A start cut short by a crash may have left a shim, a mount or a namespace.
                 if paths.bundle.exists() {
@@ -19,9 +39,7 @@ impl Engine {
                 }
                 // An --rm container whose removal the last run did not finish (a crash, a full
                 // disk) goes now, in the background as dockerd does at restore.
-                let host: Option<crate::models::HostConfig> =
-                    serde_json::from_str(&row.host_config).ok();
-                if host.is_some_and(|h| h.auto_remove == Some(true)) {
+                if row.host.auto_remove == Some(true) {
                     tracing::info!(container = %row.id, "removing an exited --rm container");
                     let engine = self.clone();
                     let id = row.id.clone();

@@ -3,27 +3,30 @@
 
 use super::live::PendingAttach;
 use super::paths::ContainerPaths;
-use super::state::{ContainerState, Status};
+use super::record::Container;
+use super::state::Status;
 use crate::engine::spec::{self, EtcFiles, NetworkMode, SpecInput};
 use crate::engine::system::{HostFacts, daemon_caps, nofile_hard_limit};
 use crate::engine::{Engine, Error, ErrorKind, Result};
-use crate::models::{ContainerConfig, HostConfig};
-use crate::store::ContainerRow;
+use crate::models::HostConfig;
 use crate::task::TaskConfig;
 
 impl Engine {
     pub async fn start_container(&self, input: &str) -> Result<()> {
-        let row = self.resolve_container(input).await?;
-        let lock = self.live().op_lock(&row.id);
+        let found = self.resolve_container(input).await?;
+        let lock = self.live().op_lock(&found.id);
         let _op = lock.lock().await;
         // Re-read under the lock: another request may have started or removed it meanwhile.
-        let row = self
-            .store()
-            .container(&row.id)
+        let mut row = self
+            .container_by_id(&found.id)
             .await?
             .ok_or_else(|| Error::no_such_container(input))?;
-        let state = ContainerState::parse(&row.state);
-        match state.status {
+        if self.live().removing(&row.id) {
+            return Err(Error::conflict(
+                "container is marked for removal and cannot be started",
+            ));
+        }
+        match row.state.status {
             Status::Running | Status::Restarting => {
                 return Err(Error::new(
                     ErrorKind::NotModified,
@@ -42,17 +45,16 @@ impl Engine {
             }
             Status::Created | Status::Exited => {}
         }
-        match self.start_locked(&row).await {
+        match self.start_locked(&mut row).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                self.record_start_failure(&row, &e).await;
+                self.record_start_failure(&mut row, &e).await;
                 // Attaches waiting for this start end now rather than hang.
                 for p in self.live().take_pending(&row.id) {
                     let _ = p.reply.send(Err(Error::new(e.kind, e.message.clone())));
                 }
                 self.live().set_task(&row.id, None);
-                let host: HostConfig = serde_json::from_str(&row.host_config).unwrap_or_default();
-                if host.auto_remove == Some(true) {
+                if row.host.auto_remove == Some(true) {
                     // As dockerd: a --rm container that cannot start is removed (its waiters for
                     // "removed" return), after the lock is released.
                     let engine = self.clone();
@@ -68,14 +70,11 @@ impl Engine {
         }
     }
 
-    async fn start_locked(&self, row: &ContainerRow) -> Result<()> {
+    async fn start_locked(&self, row: &mut Container) -> Result<()> {
         let t0 = std::time::Instant::now();
-        let config: ContainerConfig = serde_json::from_str(&row.config)
-            .map_err(|e| Error::internal(format!("container config unreadable: {e}")))?;
-        let host: HostConfig = serde_json::from_str(&row.host_config)
-            .map_err(|e| Error::internal(format!("container host config unreadable: {e}")))?;
+        let (config, host) = (row.config.clone(), row.host.clone());
         let paths = self.container_paths(&row.id);
-        let layers: Vec<String> = serde_json::from_str(&row.layers).unwrap_or_default();
+        let layers = row.layers.clone();
         let network_mode = host.network_mode.clone().unwrap_or_default();
         let host_network = network_mode == "host";
         let hostname = match config.hostname.as_deref().filter(|h| !h.is_empty()) {
@@ -219,40 +218,51 @@ impl Engine {
             }
         };
         tracing::debug!(container = %row.id, elapsed = ?t0.elapsed(), "task started");
-        let state = ContainerState {
-            status: Status::Running,
-            pid: i64::from(pid),
-            started_at: crate::util::time::now_nanos(),
-            restart_count: ContainerState::parse(&row.state).restart_count,
-            ..Default::default()
-        };
-        self.store()
-            .update_container_state(&row.id, &state.to_json())
-            .await?;
-        self.live().update(&row.id, |l| l.running = true);
+        let start = row.event("start");
+        let running = self
+            .transition(
+                row,
+                |s| {
+                    // dockerd's SetRunning: the last run's FinishedAt stays.
+                    s.status = Status::Running;
+                    s.pid = i64::from(pid);
+                    s.started_at = crate::util::time::now_nanos();
+                    s.exit_code = 0;
+                    s.error.clear();
+                    s.oom_killed = false;
+                },
+                Some(start),
+            )
+            .await;
+        if let Err(e) = running {
+            // Not recorded as running, so not left running: the record is what the daemon trusts.
+            let _ = task.kill(libc::SIGKILL, true).await;
+            let _ = task.delete().await;
+            self.live().set_task(&row.id, None);
+            return Err(e);
+        }
         self.spawn_monitor(row.id.clone(), task);
         Ok(())
     }
 
     /// A failed start leaves the container created, with dockerd's exit code for the cause
     /// (127 command not found, 126 not executable) and the error recorded.
-    async fn record_start_failure(&self, row: &ContainerRow, e: &Error) {
+    async fn record_start_failure(&self, row: &mut Container, e: &Error) {
         let paths = self.container_paths(&row.id);
         self.release_resources(&row.id, &paths).await;
-        let mut state = ContainerState::parse(&row.state);
-        state.status = if state.status == Status::Exited {
-            Status::Exited
-        } else {
-            Status::Created
-        };
-        state.exit_code = start_failure_code(&e.message);
-        state.error = e.message.clone();
-        state.pid = 0;
-        if let Err(err) = self
-            .store()
-            .update_container_state(&row.id, &state.to_json())
-            .await
-        {
+        let code = start_failure_code(&e.message);
+        let recorded = self
+            .transition(
+                row,
+                |s| {
+                    s.exit_code = code;
+                    s.error = e.message.clone();
+                    s.pid = 0;
+                },
+                None,
+            )
+            .await;
+        if let Err(err) = recorded {
             tracing::error!(container = %row.id, error = %err, "cannot record a failed start");
         }
     }

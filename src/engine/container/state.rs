@@ -16,6 +16,25 @@ pub enum Status {
 }
 
 impl Status {
+    /// dockerd's lifecycle: which status may follow which. A failed start leaves a container
+    /// as it was (created or exited, with the error recorded); removal goes through
+    /// `removing`, and a removal cut short (a crash) leaves it `dead`, which can only be
+    /// removed.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        match (self, to) {
+            (Created, Created | Running | Removing) => true,
+            (Running, Paused | Exited | Restarting) => true,
+            (Paused, Running | Exited) => true,
+            (Restarting, Running | Exited | Restarting) => true,
+            (Exited, Exited | Running | Restarting | Removing) => true,
+            // A removal that failed goes back to where it came from.
+            (Removing, Created | Exited | Dead) => true,
+            (Dead, Removing | Dead) => true,
+            _ => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
@@ -58,16 +77,6 @@ impl ContainerState {
         )
     }
 
-    pub fn parse(json: &str) -> ContainerState {
-        serde_json::from_str(json).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "unreadable container state; treating it as dead");
-            ContainerState {
-                status: Status::Dead,
-                ..Default::default()
-            }
-        })
-    }
-
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
@@ -90,6 +99,39 @@ impl ContainerState {
                 human_duration(now - self.finished_at)
             ),
             Status::Dead => "Dead".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod rules {
+    use super::Status::*;
+
+    #[test]
+    fn lifecycle_rules_follow_dockerd() {
+        for (from, to) in [
+            (Created, Running),
+            (Running, Exited),
+            (Running, Paused),
+            (Paused, Running),
+            (Exited, Running),
+            (Exited, Removing),
+            (Removing, Dead),
+            (Dead, Removing),
+            (Restarting, Running),
+        ] {
+            assert!(from.can_become(to), "{from:?} -> {to:?}");
+        }
+        for (from, to) in [
+            (Created, Exited),
+            (Running, Removing),
+            (Running, Created),
+            (Paused, Removing),
+            (Removing, Running),
+            (Dead, Running),
+            (Exited, Paused),
+        ] {
+            assert!(!from.can_become(to), "{from:?} -> {to:?}");
         }
     }
 }
@@ -130,14 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn state_round_trips_and_damaged_is_dead() {
+    fn state_round_trips() {
         let st = ContainerState {
             status: Status::Exited,
             exit_code: 3,
             ..Default::default()
         };
-        assert_eq!(ContainerState::parse(&st.to_json()), st);
-        assert_eq!(ContainerState::parse("garbage").status, Status::Dead);
+        let back: ContainerState = serde_json::from_str(&st.to_json()).unwrap();
+        assert_eq!(back, st);
         assert_eq!(
             st.human(st.finished_at),
             "Exited (3) Less than a second ago"

@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use super::kill::parse_signal;
-use super::state::ContainerState;
 use crate::engine::{Engine, Error, ErrorKind, Result};
-use crate::models::ContainerConfig;
 
 /// How long a container may take to die after SIGKILL before stop reports an error.
 const AFTER_KILL: Duration = Duration::from_secs(30);
@@ -19,29 +17,32 @@ impl Engine {
         signal: Option<&str>,
         timeout: Option<i64>,
     ) -> Result<()> {
-        let row = self.resolve_container(input).await?;
-        if !ContainerState::parse(&row.state).is_running() {
+        let c = self.container(input).await?;
+        if !c.state.is_running() {
             return Err(Error::new(
                 ErrorKind::NotModified,
                 "container already stopped",
             ));
         }
-        let config: ContainerConfig = serde_json::from_str(&row.config).unwrap_or_default();
         let signal = match signal.filter(|s| !s.is_empty()) {
             Some(s) => parse_signal(s)?,
-            None => match config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+            None => match c.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
                 Some(s) => parse_signal(s)?,
                 None => libc::SIGTERM,
             },
         };
-        let grace = timeout.or(config.stop_timeout).unwrap_or(10);
-        let mut lifecycle = self.live().subscribe(&row.id);
-        let Some(task) = self.live().task(&row.id) else {
+        let grace = timeout.or(c.config.stop_timeout).unwrap_or(10);
+        let mut lifecycle = self.live().subscribe(&c.id);
+        let Some(task) = self.live().task(&c.id) else {
             return Ok(());
         };
+        // dockerd reports the stop signal as a kill, then `die`, then `stop` once it is down.
+        self.events()
+            .publish(c.event("kill").with("signal", signal.to_string()));
+        let stopped = |engine: &Engine| engine.events().publish(c.event("stop"));
         let exited = |l: &super::live::Lifecycle| !l.running;
         if let Err(e) = task.kill(signal, false).await {
-            tracing::debug!(container = %row.id, error = %e, "stop signal not delivered");
+            tracing::debug!(container = %c.id, error = %e, "stop signal not delivered");
         }
         let waited = if grace < 0 {
             lifecycle.wait_for(exited).await.is_ok()
@@ -54,15 +55,20 @@ impl Engine {
             .is_ok()
         };
         if waited {
+            stopped(self);
             return Ok(());
         }
-        tracing::info!(container = %row.id, "did not stop within {grace}s; killing it");
+        tracing::info!(container = %c.id, "did not stop within {grace}s; killing it");
+        self.events().publish(c.event("kill").with("signal", "9"));
         let _ = task.kill(libc::SIGKILL, true).await;
         match tokio::time::timeout(AFTER_KILL, lifecycle.wait_for(exited)).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                stopped(self);
+                Ok(())
+            }
             Err(_) => Err(Error::internal(format!(
                 "cannot stop container: {}: tried to kill container, but did not receive an exit event",
-                row.id
+                c.id
             ))),
         }
     }

@@ -1,7 +1,6 @@
 //! `docker wait`: until the container is not running, exits next, or is removed.
 
 use super::live::Lifecycle;
-use super::state::ContainerState;
 use crate::engine::{Engine, Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +32,11 @@ impl Engine {
         input: &str,
         condition: WaitCondition,
     ) -> Result<WaitFuture> {
-        let row = self.resolve_container(input).await?;
-        let mut rx = self.live().subscribe(&row.id);
-        let state = ContainerState::parse(&row.state);
+        let c = self.container(input).await?;
+        let mut rx = self.live().subscribe(&c.id);
         let start = rx.borrow().clone();
-        let recorded_exit = state.exit_code;
-        if condition == WaitCondition::NotRunning && !state.is_running() {
+        let recorded_exit = c.state.exit_code;
+        if condition == WaitCondition::NotRunning && !c.state.is_running() {
             return Ok(Box::pin(async move { Ok(recorded_exit) }));
         }
         Ok(Box::pin(async move {

@@ -2,6 +2,7 @@
 
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
+use crate::engine::events::Event;
 use crate::engine::{Engine, Error, Result};
 
 impl Engine {
@@ -27,7 +28,11 @@ impl Engine {
                     "unexpected EOF: the archive is empty (did you pass -i or redirect stdin?)",
                 ));
             }
-            Ok(self.images().load(path.clone()).await?)
+            let loaded = self.images().load(path.clone()).await?;
+            for (id, name) in &loaded.images {
+                self.events().publish(Event::image("load", id, name));
+            }
+            Ok(loaded.messages)
         }
         .await;
         let _ = tokio::fs::remove_file(&path).await;

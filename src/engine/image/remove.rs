@@ -47,7 +47,29 @@ impl From<Conflict> for Error {
 }
 
 impl Engine {
+    /// `docker rmi`: untags and deletes as dockerd does, publishing an `untag` or `delete`
+    /// event for each record.
     pub async fn remove_image(
+        &self,
+        input: &str,
+        force: bool,
+    ) -> Result<Vec<ImageDeleteResponseItem>> {
+        let id = self.resolve_image(input).await?.id;
+        let records = self.remove_image_records(input, force).await?;
+        for r in &records {
+            let ev = match (&r.untagged, &r.deleted) {
+                (Some(name), _) => crate::engine::events::Event::image("untag", &id, name),
+                (None, Some(deleted)) => {
+                    crate::engine::events::Event::image("delete", deleted, deleted)
+                }
+                (None, None) => continue,
+            };
+            self.events().publish(ev);
+        }
+        Ok(records)
+    }
+
+    async fn remove_image_records(
         &self,
         input: &str,
         force: bool,
@@ -151,10 +173,9 @@ impl Engine {
         users: &[crate::store::ContainerRow],
         force: bool,
     ) -> Option<Error> {
-        if let Some(c) = users
-            .iter()
-            .find(|c| ContainerState::parse(&c.state).is_running())
-        {
+        if let Some(c) = users.iter().find(|c| {
+            serde_json::from_str::<ContainerState>(&c.state).map_or(true, |s| s.is_running())
+        }) {
             return Some(
                 Conflict {
                     image_id: id.into(),

@@ -50,13 +50,19 @@ impl Engine {
             let tag = resolved.reference.filter(|r| r.digest().is_none());
             add(resolved.id, tag);
         }
-        let list = order
+        let list: Vec<SaveTarget> = order
             .into_iter()
             .map(|id| SaveTarget {
                 tags: targets.remove(&id).unwrap_or_default(),
                 id,
             })
             .collect();
-        Ok(self.images().open_for_save(list).await?)
+        let ids: Vec<String> = list.iter().map(|t| t.id.clone()).collect();
+        let set = self.images().open_for_save(list).await?;
+        for id in ids {
+            self.events()
+                .publish(crate::engine::events::Event::image("save", &id, &id));
+        }
+        Ok(set)
     }
 }

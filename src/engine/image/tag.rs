@@ -16,6 +16,11 @@ impl Engine {
                 crate::util::time::now_nanos(),
             )
             .await?;
+        self.events().publish(crate::engine::events::Event::image(
+            "tag",
+            &resolved.id,
+            &target.familiar_string(),
+        ));
         Ok(())
     }
 }
