@@ -47,6 +47,7 @@ impl Engine {
             )));
         }
         let mut config = container_config(&body)?;
+        let requested = config.clone();
         if let Some(row) = self.store().image(&image_id).await? {
             let file = crate::image::ImageConfigFile::parse(row.config.as_bytes())
                 .map_err(|e| Error::internal(format!("image config unreadable: {e}")))?;
@@ -78,6 +79,13 @@ impl Engine {
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
         let warnings = warnings?;
+        // dockerd's own checks first (their messages), then what Berth does not carry out yet,
+        // of what the client asked for (before the image's settings merged in).
+        crate::engine::spec::refuse_unsupported(
+            &requested,
+            &host_config,
+            body.networking_config.as_ref(),
+        )?;
         // Rotation settings as start reads them, so a bad max-size fails here rather than there.
         self.log_rotation(&host_config)?;
         let mut config = config;

@@ -76,7 +76,7 @@ impl Engine {
         let record = with_backoff("recording an exit", Backoff::default(), transient, || {
             let (mut c, die) = (c.clone(), die.clone());
             async move {
-                self.transition(
+                self.record_transition(
                     &mut c,
                     |s| {
                         s.status = Status::Exited;
@@ -88,6 +88,7 @@ impl Engine {
                     Some(die),
                 )
                 .await
+                .map(|()| c.state)
             }
         });
         let teardown = async {
@@ -104,16 +105,22 @@ impl Engine {
         }
         match recorded {
             // The exit is in the store now; the bundle (spec, exit.json, runtime log) is not
-            // needed.
-            Ok(()) => {
+            // needed. Then, with the container torn down, its watchers are told.
+            Ok(exited) => {
                 let bundle = paths.bundle.clone();
                 let _ =
                     tokio::task::spawn_blocking(move || crate::util::fsutil::remove_all(&bundle))
                         .await;
+                self.live().observe(id, &c.state, &exited);
             }
             // The bundle keeps exit.json, from which the next start records it.
+            // Its watchers are told all the same: the process is gone.
             Err(e) => {
                 tracing::error!(container = %id, error = %e, "cannot record the container's exit");
+                let mut exited = c.state.clone();
+                exited.status = Status::Exited;
+                exited.exit_code = i64::from(exit.code);
+                self.live().observe(id, &c.state, &exited);
             }
         }
         self.live().set_task(id, None);

@@ -98,6 +98,23 @@ impl Live {
         map.get(id).is_some_and(|e| e.removing)
     }
 
+    /// Tells the watchers what a state change means to them: running or not, and an exit.
+    pub fn observe(
+        &self,
+        id: &str,
+        old: &super::state::ContainerState,
+        new: &super::state::ContainerState,
+    ) {
+        let (was_running, running, code) = (old.is_running(), new.is_running(), new.exit_code);
+        self.update(id, |l| {
+            l.running = running;
+            if was_running && !running {
+                l.exits += 1;
+                l.exit_code = code;
+            }
+        });
+    }
+
     pub fn add_pending(&self, id: &str, p: PendingAttach) {
         self.with(id, |e| e.pending.push(p));
     }

@@ -20,6 +20,21 @@ impl Engine {
         event: Option<Event>,
     ) -> Result<()> {
         let old = c.state.clone();
+        self.record_transition(c, change, event).await?;
+        self.live().observe(&c.id, &old, &c.state);
+        Ok(())
+    }
+
+    /// [`Engine::transition`] without telling the lifecycle's watchers: for the exit, whose
+    /// waiters (`stop`, `wait`, `kill`) are told once the container is also torn down, as
+    /// dockerd tells them after its cleanup ([`super::live::Live::observe`]).
+    pub(crate) async fn record_transition(
+        &self,
+        c: &mut Container,
+        change: impl FnOnce(&mut ContainerState),
+        event: Option<Event>,
+    ) -> Result<()> {
+        let old = c.state.clone();
         let mut new = old.clone();
         change(&mut new);
         if !old.status.can_become(new.status) {
@@ -45,16 +60,6 @@ impl Engine {
                 }
             )));
         }
-        let was_running = old.is_running();
-        let running = new.is_running();
-        let exit_code = new.exit_code;
-        self.live().update(&c.id, |l| {
-            l.running = running;
-            if was_running && !running {
-                l.exits += 1;
-                l.exit_code = exit_code;
-            }
-        });
         c.state = new;
         if let Some(ev) = event {
             self.events().publish(ev);

@@ -88,6 +88,10 @@ pub enum SpecError {
     #[error("--init needs docker-init, and the daemon has none configured")]
     NoInitBinary,
 
+    /// A network the container names that does not exist (dockerd's 404).
+    #[error("network {0} not found")]
+    NetworkNotFound(String),
+
     /// One of dockerd's fixed resource and settings checks (the message is dockerd's).
     #[error("{0}")]
     Invalid(String),
@@ -114,6 +118,7 @@ impl From<SpecError> for crate::engine::Error {
             SpecError::Io { .. } | SpecError::Oci(_) => {
                 crate::engine::Error::internal(e.to_string())
             }
+            SpecError::NetworkNotFound(_) => crate::engine::Error::not_found(e.to_string()),
             _ => crate::engine::Error::invalid(e.to_string()),
         }
     }

@@ -34,6 +34,7 @@ pub mod seccomp_default;
 mod security;
 mod sysctls;
 mod tmpfs;
+mod unsupported;
 mod user;
 mod validate;
 
@@ -49,6 +50,7 @@ pub use binds::sources_to_create;
 pub use error::SpecError;
 pub use merge::merge_image_config;
 pub(crate) use rootfs_file::resolve_in_root;
+pub use unsupported::refuse_unsupported;
 pub use user::{ResolvedUser, resolve_user};
 pub use validate::{validate, validate_settings};
 
