@@ -88,8 +88,10 @@ pub enum SpecError {
     #[error("--init needs docker-init, and the daemon has none configured")]
     NoInitBinary,
 
-    /// A network the container names that does not exist (dockerd's 404).
-    #[error("network {0} not found")]
+    /// A network the container names that does not exist. dockerd accepts it at create and
+    /// fails the start with a 404; with no user-defined networks at all yet, Berth refuses at
+    /// create (a 400: a 404 on create makes the CLI try to pull the image).
+    #[error("network {0} not found: user-defined networks are not supported yet")]
     NetworkNotFound(String),
 
     /// One of dockerd's fixed resource and settings checks (the message is dockerd's).
@@ -118,7 +120,6 @@ impl From<SpecError> for crate::engine::Error {
             SpecError::Io { .. } | SpecError::Oci(_) => {
                 crate::engine::Error::internal(e.to_string())
             }
-            SpecError::NetworkNotFound(_) => crate::engine::Error::not_found(e.to_string()),
             _ => crate::engine::Error::invalid(e.to_string()),
         }
     }

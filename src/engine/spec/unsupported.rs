@@ -85,8 +85,7 @@ pub fn refuse_unsupported(
 }
 
 /// The network modes Berth has: a container's own namespace (`bridge`, with loopback only until
-/// the bridge driver lands), `none` and `host`. Any other network does not exist, as dockerd
-/// says of a network it does not know.
+/// the bridge driver lands), `none` and `host`. Any other network does not exist.
 fn network(host: &HostConfig, networking: Option<&NetworkingConfig>) -> Result<(), SpecError> {
     let mode = host.network_mode.as_deref().unwrap_or("");
     let builtin = |m: &str| matches!(m, "" | "default" | "bridge" | "none" | "host");
@@ -222,7 +221,7 @@ mod tests {
         };
         assert_eq!(
             check(Default::default(), net).unwrap_err(),
-            "network myproject_default not found"
+            "network myproject_default not found: user-defined networks are not supported yet"
         );
         let aliased = NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
