@@ -49,3 +49,25 @@ fn create_bodies_match_keys_as_go_does() {
     assert_eq!(c["HostConfig"]["CpuRealtimePeriod"], 1000);
     assert_eq!(c["HostConfig"]["Memory"], 33554432);
 }
+
+/// An unknown path or method answers only once the request's body is read, so the client reads
+/// the daemon's message rather than failing to write (`write: broken pipe`).
+#[test]
+fn unknown_paths_answer_after_reading_the_body() {
+    let d = daemon();
+    let big = vec![b' '; 4 << 20];
+    for path in [
+        "/no/such/path",
+        "/v1.45/containers/x/nope",
+        "/v9.99/containers/create",
+    ] {
+        let r = d.http("POST", path, Some(("application/json", &big)));
+        assert!(
+            matches!(r.status, 404 | 400),
+            "{path}: {} {}",
+            r.status,
+            r.text()
+        );
+        assert!(r.json()["message"].is_string(), "{path}: {}", r.text());
+    }
+}

@@ -41,6 +41,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DockerJson<T> {
     }
 }
 
+/// How much of a refused request's body is read (and dropped) before the answer goes out.
+const DRAIN_LIMIT: usize = 16 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and drops a request's body, bounded in size and time, before an error answers it: a
+/// client still writing its body (the CLI's `docker exec` against an unknown path) then reads
+/// the daemon's message instead of failing with `write: broken pipe`.
+pub async fn drain(body: axum::body::Body) {
+    let _ = tokio::time::timeout(DRAIN_TIME, axum::body::to_bytes(body, DRAIN_LIMIT)).await;
+}
+
 /// The raw query string as (key, value) pairs, in order, repeated keys kept.
 pub struct Query(pub Vec<(String, String)>);
 

@@ -27,8 +27,10 @@ pub struct AppState {
     pub engine: Engine,
 }
 
-/// dockerd answers unknown paths, and known paths with the wrong method, with this.
-async fn not_found() -> Response {
+/// dockerd answers unknown paths, and known paths with the wrong method, with this, once the
+/// request's body is read.
+async fn not_found(req: Request) -> Response {
+    extract::drain(req.into_body()).await;
     error::ApiError::not_found("page not found").into_response()
 }
 

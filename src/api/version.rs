@@ -52,28 +52,25 @@ pub async fn version_middleware(mut req: Request, next: Next) -> Response {
     let (version, tail) = split_version(&path);
     let version = match version {
         None => MAX_API,
-        Some(v) => match ApiVersion::parse(v) {
-            Some(v) if v > MAX_API => {
-                return with_headers(
-                    ApiError::invalid(format!(
+        Some(v) => {
+            match ApiVersion::parse(v) {
+                Some(v) if v > MAX_API => {
+                    return refuse(req, ApiError::invalid(format!(
                         "client version {v} is too new. Maximum supported API version is {MAX_API}"
-                    ))
-                    .into_response(),
-                );
-            }
-            Some(v) if v < MIN_API => {
-                return with_headers(
-                    ApiError::invalid(format!(
+                    )).into_response()).await;
+                }
+                Some(v) if v < MIN_API => {
+                    return refuse(req, ApiError::invalid(format!(
                         "client version {v} is too old. Minimum supported API version is {MIN_API}, please upgrade your client to a newer version"
-                    ))
-                    .into_response(),
-                );
+                    )).into_response()).await;
+                }
+                Some(v) => v,
+                None => {
+                    return refuse(req, ApiError::not_found("page not found").into_response())
+                        .await;
+                }
             }
-            Some(v) => v,
-            None => {
-                return with_headers(ApiError::not_found("page not found").into_response());
-            }
-        },
+        }
     };
     if tail.len() != path.len() {
         let new_uri = match req.uri().query() {
@@ -83,12 +80,22 @@ pub async fn version_middleware(mut req: Request, next: Next) -> Response {
         match new_uri.parse::<Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
-                return with_headers(ApiError::invalid("invalid request URI").into_response());
+                return refuse(
+                    req,
+                    ApiError::invalid("invalid request URI").into_response(),
+                )
+                .await;
             }
         }
     }
     req.extensions_mut().insert(version);
     with_headers(next.run(req).await)
+}
+
+/// An answer before routing, once the request's body is read (see `extract::drain`).
+async fn refuse(req: Request, resp: Response) -> Response {
+    super::extract::drain(req.into_body()).await;
+    with_headers(resp)
 }
 
 fn with_headers(mut resp: Response) -> Response {

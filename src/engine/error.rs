@@ -1,7 +1,9 @@
 //! The engine's one error type. Its `kind` is moby's errdefs class; `api/error.rs` alone turns it
-//! into an HTTP status. Messages match dockerd's where clients read them.
+//! into an HTTP status. Messages match dockerd's where clients read them; the error that caused
+//! it, when there is one, stays attached (`source`) for logs and for callers that act on it.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -16,10 +18,11 @@ pub enum ErrorKind {
     Internal,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -29,7 +32,30 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// An error of `kind` saying `message`, caused by `source`.
+    pub fn caused_by(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The error's own message, as the cause of another.
+    fn from_cause(
+        kind: ErrorKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        let message = source.to_string();
+        Error::caused_by(kind, message, source)
     }
     pub fn not_found(m: impl Into<String>) -> Error {
         Error::new(ErrorKind::NotFound, m)
@@ -60,16 +86,40 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Error {
-        match e {
-            crate::store::StoreError::Duplicate(m) => Error::conflict(m),
-            // Said plainly: the client's operation did not happen for lack of disk space.
-            e @ crate::store::StoreError::DiskFull(_) => Error::internal(e.to_string()),
-            other => Error::internal(other.to_string()),
-        }
+        use crate::store::StoreError as S;
+        let kind = match &e {
+            S::Duplicate(_) => ErrorKind::Conflict,
+            // Said plainly (the message): the operation did not happen for lack of disk space.
+            S::DiskFull(_) | S::Db(_) | S::Migrate(_) | S::Integrity(_) => ErrorKind::Internal,
+        };
+        Error::from_cause(kind, e)
+    }
+}
+
+/// A task (shim) error as the engine reports it: a task that is not there, or a request that
+/// does not fit its state (a kill racing the exit), is dockerd's 409; the rest are the daemon's.
+impl From<crate::task::TaskError> for Error {
+    fn from(e: crate::task::TaskError) -> Error {
+        use crate::task::TaskError as T;
+        let kind = match &e {
+            T::NotFound | T::Precondition(_) => ErrorKind::Conflict,
+            T::ShimGone { .. }
+            | T::Runtime(_)
+            | T::Timeout { .. }
+            | T::Shim(_)
+            | T::Spawn { .. } => ErrorKind::Internal,
+        };
+        Error::from_cause(kind, e)
     }
 }
 
@@ -83,6 +133,24 @@ impl From<crate::image::ImageError> for Error {
             }
             E::Io { .. } | E::Store(_) | E::Json(_) | E::Task(_) => ErrorKind::Internal,
         };
-        Error::new(kind, e.to_string())
+        Error::from_cause(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn causes_stay_attached_and_choose_the_kind() {
+        let e: Error = crate::task::TaskError::Precondition("not running".into()).into();
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        assert!(e.source().is_some_and(|s| s.to_string() == "not running"));
+        let e: Error = crate::store::StoreError::Duplicate("name taken".into()).into();
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        let e: Error = crate::task::TaskError::Runtime("boom".into()).into();
+        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Internal, "boom"));
+        assert!(Error::invalid("x").source().is_none());
     }
 }
