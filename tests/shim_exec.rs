@@ -260,6 +260,15 @@ async fn bad_exec_requests_are_refused_clearly() {
     assert!(err.to_string().contains("already exists"), "{err}");
     let err = task.exec_start("nobody").await.unwrap_err();
     assert!(matches!(err, TaskError::NoSuchProcess(_)), "{err:?}");
+    // Deleting one that never ran answers whoever waited on it.
+    let waiting = tokio::spawn({
+        let task = task.clone();
+        async move { task.exec_wait("dup").await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    task.exec_delete("dup").await.unwrap();
+    let err = within(BOUND, waiting).await.unwrap().unwrap_err();
+    assert!(matches!(err, TaskError::NoSuchProcess(_)), "{err:?}");
     // A command that is not there: the runtime's message, and dockerd's exit code for it.
     task.exec_create(&exec("missing", &["/no/such/binary"], false, false))
         .await

@@ -724,16 +724,21 @@ impl Server {
         }
     }
 
-    /// Answers the waiters of the process in `slot` with `exit` (or ends them, without one) and
-    /// ends its attach streams.
+    /// Answers the waiters of the process in `slot` with `exit` (without one: the process's
+    /// record is going) and ends its attach streams.
     pub(super) fn end_process_conns(&mut self, slot: usize, exit: Option<ExitStatus>) {
         let deadline = Instant::now() + CLOSE_GRACE;
+        let answer = match exit {
+            Some(exit) => Response::Exited(exit),
+            None => Response::Error {
+                kind: ErrorKind::NotFound,
+                message: "the exec process was deleted before it ran".into(),
+            },
+        };
         for c in self.conns.iter_mut().flatten() {
             match c.phase {
                 Phase::Waiting { slot: s } if s == slot => {
-                    if let Some(exit) = exit {
-                        c.reply(&Response::Exited(exit));
-                    }
+                    c.reply(&answer);
                     c.phase = Phase::Closing;
                     c.deadline = Some(deadline);
                 }
