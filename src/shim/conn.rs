@@ -14,12 +14,15 @@ pub const ATTACH_BACKLOG: usize = 1 << 20;
 pub enum Phase {
     /// Reading the request frame.
     Request,
-    /// A parked `Wait`, answered at exit.
-    Waiting,
+    /// A parked `Wait` on the process in that slot, answered at its exit.
+    Waiting { slot: usize },
     /// A parked `Delete`, answered once the runtime deleted the exited container.
     Deleting,
-    /// An attach stream.
+    /// Answered when the runtime call it started finishes.
+    Calling,
+    /// An attach stream to the process in that slot.
     Attached {
+        slot: usize,
         stdin: bool,
         stdout: bool,
         stderr: bool,
@@ -30,6 +33,9 @@ pub enum Phase {
 
 pub struct Conn {
     pub sock: UnixStream,
+    /// Tells this connection from a later one in the same slot (a runtime call's answer must
+    /// not reach the wrong client).
+    pub serial: u64,
     pub phase: Phase,
     /// Request bytes so far (and, for attach, stdin bytes that came with the request).
     pub input: Vec<u8>,
@@ -51,9 +57,10 @@ pub enum ReadOutcome {
 }
 
 impl Conn {
-    pub fn new(sock: UnixStream, deadline: Instant) -> Conn {
+    pub fn new(sock: UnixStream, serial: u64, deadline: Instant) -> Conn {
         Conn {
             sock,
+            serial,
             phase: Phase::Request,
             input: Vec::new(),
             out: Vec::new(),
@@ -192,7 +199,7 @@ mod tests {
     fn pair() -> (Conn, UnixStream) {
         let (a, b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
-        (Conn::new(a, Instant::now()), b)
+        (Conn::new(a, 0, Instant::now()), b)
     }
 
     #[test]
@@ -230,6 +237,7 @@ mod tests {
     fn a_client_that_does_not_read_is_cut_off_at_the_backlog() {
         let (mut c, peer) = pair();
         c.phase = Phase::Attached {
+            slot: 0,
             stdin: false,
             stdout: true,
             stderr: false,

@@ -12,6 +12,8 @@ use std::ffi::c_void;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use nix::poll::PollFd;
+
 /// How long without any event before the shim trims itself.
 pub const IDLE_TRIM_AFTER: Duration = Duration::from_secs(1);
 
@@ -20,20 +22,34 @@ const PAGE: usize = 4096;
 /// The binary's never-written loaded segments, as page-aligned (start, length).
 static SEGMENTS: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
 
-/// Releases free heap. Done first: it runs more code than `unmap_code`.
+/// Releases free heap. Done first: it runs more code than `unmap_code_and_poll`.
 pub fn trim_heap() {
     // SAFETY: malloc_trim only returns free memory to the kernel.
     unsafe { libc::malloc_trim(0) };
 }
 
-/// Unmaps the binary's read-only segments; call it right before blocking, so that little code
-/// runs (and is mapped back) between this and the wait.
-pub fn unmap_code() {
-    for &(start, len) in SEGMENTS.get_or_init(read_only_segments) {
-        // SAFETY: private, never-written file pages of our own binary: MADV_DONTNEED drops
-        // them and the next access faults the same bytes back in.
-        unsafe { libc::madvise(start as *mut c_void, len, libc::MADV_DONTNEED) };
+/// Unmaps the binary's read-only segments, then blocks in poll(2) on `fds` for `timeout_ms`.
+/// One function with nothing but the two system calls between them, because whatever code runs
+/// after the unmap is faulted back in (16 pages at a time) and stays resident while idle.
+pub fn unmap_code_and_poll(fds: &mut [PollFd<'_>], timeout_ms: i32) -> nix::Result<i32> {
+    let segs = SEGMENTS.get_or_init(read_only_segments);
+    // nix's PollFd is a transparent wrapper of pollfd (nix's own poll casts it the same way).
+    let (fds_ptr, nfds) = (fds.as_mut_ptr().cast::<libc::pollfd>(), fds.len());
+    let (segs_ptr, nsegs) = (segs.as_ptr(), segs.len());
+    let mut i = 0;
+    while i < nsegs {
+        // SAFETY: `i` < the length of the Vec behind `segs_ptr`; the ranges are private,
+        // never-written file pages of our own binary: MADV_DONTNEED drops them and the next
+        // access faults the same bytes back in.
+        unsafe {
+            let (start, len) = *segs_ptr.add(i);
+            libc::madvise(start as *mut c_void, len, libc::MADV_DONTNEED);
+        }
+        i += 1;
     }
+    // SAFETY: `fds_ptr` points at `nfds` pollfd structures borrowed for this call.
+    let rc = unsafe { libc::poll(fds_ptr, nfds as libc::nfds_t, timeout_ms) };
+    nix::errno::Errno::result(rc)
 }
 
 fn read_only_segments() -> Vec<(usize, usize)> {
@@ -86,7 +102,12 @@ mod tests {
             "this function's code is in no read-only segment: {segs:x?}"
         );
         trim_heap();
-        unmap_code();
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        let mut fds = [PollFd::new(
+            std::os::fd::AsFd::as_fd(&r),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        assert_eq!(unmap_code_and_poll(&mut fds, 1).unwrap(), 0);
         // Still running, and the code and constants read back the same.
         assert_eq!(format!("{}", 6 * 7), "42");
     }

@@ -132,8 +132,9 @@ fn serve(args: LaunchArgs, ready: Option<File>) -> ExitCode {
         Ok(server) => {
             let report = StartReport::Ready {
                 socket: socket.to_string_lossy().into_owned(),
-                pid: server.pid,
+                pid: server.init.pid,
                 shim_pid: std::process::id() as i32,
+                version: Some(proto::PROTO_VERSION),
             };
             send(ready.take(), &report);
             server.run();

@@ -5,12 +5,14 @@
 //! Single-threaded and synchronous on purpose: one shim per container stays alive for the
 //! container's whole life, so its idle footprint is what counts.
 
+mod calls;
 mod conn;
 mod footprint;
 pub mod jsonlog;
 mod launch;
 mod oci;
 mod oom;
+mod process;
 pub mod proto;
 mod reaper;
 mod requests;

@@ -72,18 +72,8 @@ impl Default for CallStdio<'_> {
 }
 
 impl Runtime {
-    /// `<runtime> --root R --log L --log-format json <verb> <args...>`; returns its stdout.
-    pub fn call(
-        &self,
-        verb: &str,
-        args: &[&str],
-        stdio: CallStdio<'_>,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, OciError> {
-        let log_start = File::open(&self.log)
-            .and_then(|f| f.metadata())
-            .map(|m| m.len())
-            .unwrap_or(0);
+    /// `<runtime> --root R --log L --log-format json <verb> <args...>`.
+    fn command(&self, verb: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.args(&self.args)
             .arg("--root")
@@ -94,6 +84,27 @@ impl Runtime {
             .arg("json")
             .arg(verb)
             .args(args);
+        cmd
+    }
+
+    fn log_len(&self) -> u64 {
+        File::open(&self.log)
+            .and_then(|f| f.metadata())
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    /// Runs `verb` to its end (bounded) and returns its stdout. For use before the event loop
+    /// runs: it waits for its own child, which the loop's reaper would otherwise take.
+    pub fn call(
+        &self,
+        verb: &str,
+        args: &[&str],
+        stdio: CallStdio<'_>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, OciError> {
+        let log_start = self.log_len();
+        let mut cmd = self.command(verb, args);
         let drains = [
             stdio.drain_stdout.filter(|_| stdio.stdout.is_some()),
             stdio.drain_stderr.filter(|_| stdio.stderr.is_some()),
@@ -119,10 +130,131 @@ impl Runtime {
         if status.success() {
             return Ok(stdout.head);
         }
+        Err(self.failure(verb, log_start, &stderr, &status.to_string()))
+    }
+
+    /// Starts `verb` without waiting for it: the event loop reads its output through
+    /// [`Running`], reaps it with everything else, and then calls [`Runtime::finish`].
+    /// `stdout`/`stderr` given are handed to the runtime (an exec's own pipes); the others are
+    /// captured.
+    pub fn spawn(
+        &self,
+        verb: &'static str,
+        args: &[&str],
+        stdin: Stdio,
+        stdout: Option<Stdio>,
+        stderr: Option<Stdio>,
+    ) -> Result<Running, OciError> {
+        let log_start = self.log_len();
+        let mut cmd = self.command(verb, args);
+        let (cap_out, cap_err) = (stdout.is_none(), stderr.is_none());
+        cmd.stdin(stdin)
+            .stdout(stdout.unwrap_or_else(Stdio::piped))
+            .stderr(stderr.unwrap_or_else(Stdio::piped));
+        let mut child = cmd.spawn().map_err(|source| OciError::Spawn {
+            binary: self.binary.clone(),
+            source,
+        })?;
+        drop(cmd);
+        let werr = |source| OciError::Wait {
+            verb: verb.to_string(),
+            source,
+        };
+        let out = child.stdout.take().map(OwnedFd::from).filter(|_| cap_out);
+        let err = child.stderr.take().map(OwnedFd::from).filter(|_| cap_err);
+        let pid = child.id() as i32;
+        // Not waited for here: the loop's reaper takes it, and `Child` does not wait on drop.
+        drop(child);
+        for fd in [&out, &err].into_iter().flatten() {
+            if let Err(e) = set_nonblocking(fd.as_fd()) {
+                // SAFETY: kill(2) of our own unreaped child: the pid cannot have been reused.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                return Err(werr(e));
+            }
+        }
+        Ok(Running {
+            verb,
+            pid,
+            out,
+            err,
+            out_buf: Capture::for_stdout(),
+            err_buf: Capture::for_stderr(),
+            log_start,
+        })
+    }
+
+    /// The result of a spawned call, once its process was reaped with `code`.
+    pub fn finish(&self, mut r: Running, code: i32) -> Result<Vec<u8>, OciError> {
+        // It has exited, so whatever it wrote is in the pipes already.
+        r.drain();
+        if code == 0 {
+            return Ok(r.out_buf.head);
+        }
+        let how = if code > 128 {
+            format!("signal {}", code - 128)
+        } else {
+            format!("exit status {code}")
+        };
+        Err(self.failure(r.verb, r.log_start, &r.err_buf, &how))
+    }
+
+    fn failure(&self, verb: &str, log_start: u64, stderr: &Capture, how: &str) -> OciError {
         let message = last_log_error(&self.log, log_start)
             .or_else(|| stderr.last_line())
-            .unwrap_or_else(|| format!("{} {verb} failed: {status}", self.binary.display()));
-        Err(OciError::Failed(message))
+            .unwrap_or_else(|| format!("{} {verb} failed: {how}", self.binary.display()));
+        OciError::Failed(message)
+    }
+}
+
+/// A runtime call in flight: its pid, and its captured output so far.
+pub struct Running {
+    pub verb: &'static str,
+    pub pid: i32,
+    out: Option<OwnedFd>,
+    err: Option<OwnedFd>,
+    out_buf: Capture,
+    err_buf: Capture,
+    log_start: u64,
+}
+
+impl Running {
+    /// The captured streams still open, to poll: (0 stdout, 1 stderr).
+    pub fn fds(&self) -> impl Iterator<Item = (usize, BorrowedFd<'_>)> {
+        [&self.out, &self.err]
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, fd)| fd.as_ref().map(|fd| (i, fd.as_fd())))
+    }
+
+    /// Reads what is there on both captured streams (bounded copies); closes them at EOF.
+    pub fn drain(&mut self) {
+        if self
+            .out
+            .as_ref()
+            .is_some_and(|fd| drain(fd.as_fd(), &mut self.out_buf))
+        {
+            self.out = None;
+        }
+        if self
+            .err
+            .as_ref()
+            .is_some_and(|fd| drain(fd.as_fd(), &mut self.err_buf))
+        {
+            self.err = None;
+        }
+    }
+
+    /// Kills the runtime (at its deadline). Safe by pid: it is our child and not reaped yet.
+    pub fn kill(&self) {
+        // SAFETY: kill(2) with a pid and a signal number.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    }
+
+    pub fn timeout(&self, after: Duration) -> OciError {
+        OciError::Timeout {
+            verb: self.verb.to_string(),
+            after,
+        }
     }
 }
 
@@ -539,6 +671,45 @@ not json
         std::fs::write(&log, &text).unwrap();
         assert_eq!(last_log_error(&log, 0).as_deref(), Some("after"));
         assert_eq!(last_log_error(&log, text.len() as u64), None);
+    }
+
+    /// Waits for `pid` as the shim's loop would (here: directly), then finishes the call.
+    fn reap_and_finish(rt: &Runtime, r: Running) -> Result<Vec<u8>, OciError> {
+        let st = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(r.pid), None).unwrap();
+        let code = crate::shim::reaper::exit_code(st).unwrap();
+        rt.finish(r, code)
+    }
+
+    #[test]
+    fn spawned_calls_return_stdout_or_the_runtime_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = script(
+            dir.path(),
+            "for a; do last=$a; done\n[ \"$last\" = ok ] && { echo '[1,2]'; exit 0; }\n\
+             echo \"no good: $last\" >&2; exit 3",
+        );
+        let r = rt.spawn("ps", &["ok"], Stdio::null(), None, None).unwrap();
+        assert_eq!(r.fds().count(), 2);
+        assert_eq!(reap_and_finish(&rt, r).unwrap(), b"[1,2]\n");
+        let r = rt.spawn("kill", &["x"], Stdio::null(), None, None).unwrap();
+        let err = reap_and_finish(&rt, r).unwrap_err();
+        assert_eq!(err.to_string(), "no good: x");
+        // Handed-over streams are not captured: nothing to poll.
+        let r = rt
+            .spawn(
+                "kill",
+                &["x"],
+                Stdio::null(),
+                Some(Stdio::null()),
+                Some(Stdio::null()),
+            )
+            .unwrap();
+        assert_eq!(r.fds().count(), 0);
+        let err = reap_and_finish(&rt, r).unwrap_err();
+        assert!(
+            err.to_string().contains("kill failed: exit status 3"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,6 +4,17 @@
 //! serde_json. The verbs follow containerd's Task API. After an `Attach` request is answered with
 //! `Attached`, the same connection becomes a raw byte stream: the shim sends docker stdcopy frames
 //! (`[stream, 0, 0, 0, len u32 BE, payload]`), the client sends raw stdin bytes.
+//!
+//! Versions: a client opens every connection with `Hello { version }` (sent in the same write as
+//! its request, so it costs no round trip); the shim answers with its own version, or refuses a
+//! major version it does not speak and closes. Shims of protocol 0 (before the handshake) answer
+//! `Hello` with a `BadRequest` error: that is how a client recognises them, and it then speaks
+//! the verbs they had (the init's) without a handshake. A request without `Hello` is served as
+//! protocol 0 asked for it, so a daemon of that version can still drive a newer shim.
+//!
+//! Processes: the verbs without a process (`State`, `Kill`, `Wait`, `Attach`...) address the
+//! init, with their protocol-0 encoding unchanged; `Process { exec_id, op }` addresses the init
+//! (`None`) or an exec process created by `ExecCreate`.
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -32,8 +43,56 @@ pub const STREAM_STDERR: u8 = 2;
 /// Length of a stdcopy frame header.
 pub const FRAME_HEADER: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A protocol version: clients and shims of one major version understand each other; a minor
+/// version adds what older peers of the same major can do without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProtoVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl ProtoVersion {
+    pub const fn new(major: u16, minor: u16) -> ProtoVersion {
+        ProtoVersion { major, minor }
+    }
+
+    /// Whether a peer speaking `other` can be served (or driven) by this version.
+    pub fn speaks(self, other: ProtoVersion) -> bool {
+        self.major == other.major
+    }
+}
+
+impl std::fmt::Display for ProtoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// What this build speaks.
+pub const PROTO_VERSION: ProtoVersion = ProtoVersion::new(1, 0);
+/// Shims from before the handshake: the init's verbs only.
+pub const PROTO_LEGACY: ProtoVersion = ProtoVersion::new(0, 0);
+
+/// Longest exec id; ids name files in the state dir, so they are also limited in alphabet.
+pub const EXEC_ID_MAX: usize = 64;
+
+/// Whether `id` can name an exec process: 1 to [`EXEC_ID_MAX`] of `[A-Za-z0-9_.-]`, not
+/// starting with a dot.
+pub fn valid_exec_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= EXEC_ID_MAX
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
+    /// First on a connection: the client's version; answered with `Response::Hello`.
+    Hello {
+        version: ProtoVersion,
+    },
     State,
     Start,
     Kill {
@@ -60,10 +119,93 @@ pub enum Request {
     Resume,
     /// Ends a shim whose init has exited, without asking the runtime anything.
     Shutdown,
+    /// Registers an exec process (not started): `process` is its OCI process (args, env, cwd,
+    /// user, terminal, capabilities...), handed to the runtime's `exec --process`. `stdin` gives
+    /// it a stdin pipe (else /dev/null); `stdout`/`stderr` keep those streams for attachers
+    /// (else they are discarded).
+    ExecCreate {
+        exec_id: String,
+        process: serde_json::Value,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
+    /// A verb for one process: the init (`exec_id: None`) or an exec.
+    Process {
+        exec_id: Option<String>,
+        op: ProcessOp,
+    },
+}
+
+/// What can be asked of one process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProcessOp {
+    /// Answered with `State` (for an exec, `id` is the exec id).
+    State,
+    /// Answered with `Started { pid }`.
+    Start,
+    /// `all` only means something for the init (every process of the container).
+    Kill {
+        signal: i32,
+        all: bool,
+    },
+    /// Long poll, answered with `Exited` once the process's exit is recorded.
+    Wait,
+    Attach {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
+    ResizePty {
+        width: u16,
+        height: u16,
+    },
+    CloseStdin,
+    /// For the init, the runtime delete (then the shim exits); for an exec that has exited (or
+    /// never started), its record goes.
+    Delete,
+}
+
+impl Request {
+    /// The process verb a request is, whichever of its two encodings it came in: the process
+    /// (`None` for the init) and the verb. `None` for the task-wide requests.
+    pub fn process_op(&self) -> Option<(Option<&str>, ProcessOp)> {
+        let op = match self {
+            Request::State => ProcessOp::State,
+            Request::Start => ProcessOp::Start,
+            Request::Kill { signal, all } => ProcessOp::Kill {
+                signal: *signal,
+                all: *all,
+            },
+            Request::Wait => ProcessOp::Wait,
+            Request::Delete => ProcessOp::Delete,
+            Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            } => ProcessOp::Attach {
+                stdin: *stdin,
+                stdout: *stdout,
+                stderr: *stderr,
+            },
+            Request::ResizePty { width, height } => ProcessOp::ResizePty {
+                width: *width,
+                height: *height,
+            },
+            Request::CloseStdin => ProcessOp::CloseStdin,
+            Request::Process { exec_id, op } => return Some((exec_id.as_deref(), op.clone())),
+            _ => return None,
+        };
+        Some((None, op))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Response {
+    /// The shim's version, in answer to the client's `Hello`.
+    Hello {
+        version: ProtoVersion,
+    },
     Ok,
     State(TaskState),
     Started {
@@ -92,6 +234,10 @@ pub enum ErrorKind {
     BadRequest,
     /// The shim itself failed (I/O on its own files).
     Internal,
+    /// The client's protocol version is not one the shim speaks (the answer to `Hello`).
+    Version,
+    /// No exec process of that id.
+    NotFound,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +287,9 @@ pub enum StartReport {
         socket: String,
         pid: i32,
         shim_pid: i32,
+        /// The shim's protocol version; absent from shims before the handshake.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<ProtoVersion>,
     },
     Failed {
         kind: ErrorKind,
@@ -347,6 +496,78 @@ mod tests {
         });
         let wire = encode(&resp).unwrap();
         assert_eq!(decode::<Response>(&wire[4..]).unwrap(), resp);
+    }
+
+    #[test]
+    fn init_verbs_keep_their_protocol_0_encoding() {
+        // Byte for byte what a shim of protocol 0 decodes.
+        let wire = |r: &Request| serde_json::to_string(r).unwrap();
+        assert_eq!(wire(&Request::State), r#""State""#);
+        assert_eq!(wire(&Request::Wait), r#""Wait""#);
+        assert_eq!(
+            wire(&Request::Kill {
+                signal: 9,
+                all: false
+            }),
+            r#"{"Kill":{"signal":9,"all":false}}"#
+        );
+        let ready = StartReport::Ready {
+            socket: "s".into(),
+            pid: 1,
+            shim_pid: 2,
+            version: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&ready).unwrap(),
+            r#"{"Ready":{"socket":"s","pid":1,"shim_pid":2}}"#
+        );
+        // A report from a shim of protocol 0 still decodes, without a version.
+        let old: StartReport =
+            serde_json::from_str(r#"{"Ready":{"socket":"s","pid":1,"shim_pid":2}}"#).unwrap();
+        assert_eq!(old, ready);
+    }
+
+    #[test]
+    fn both_encodings_of_a_process_verb_agree() {
+        let legacy = Request::Attach {
+            stdin: true,
+            stdout: false,
+            stderr: true,
+        };
+        let op = ProcessOp::Attach {
+            stdin: true,
+            stdout: false,
+            stderr: true,
+        };
+        assert_eq!(legacy.process_op(), Some((None, op.clone())));
+        let addressed = Request::Process {
+            exec_id: Some("e1".into()),
+            op: op.clone(),
+        };
+        assert_eq!(addressed.process_op(), Some((Some("e1"), op)));
+        assert_eq!(Request::Pids.process_op(), None);
+        let wire = encode(&addressed).unwrap();
+        assert_eq!(decode::<Request>(&wire[4..]).unwrap(), addressed);
+    }
+
+    #[test]
+    fn versions_and_exec_ids() {
+        assert!(PROTO_VERSION.speaks(ProtoVersion::new(1, 7)));
+        assert!(!PROTO_VERSION.speaks(ProtoVersion::new(2, 0)));
+        assert!(!PROTO_VERSION.speaks(PROTO_LEGACY));
+        assert_eq!(ProtoVersion::new(3, 1).to_string(), "3.1");
+        assert!(valid_exec_id("0123abcdef"));
+        assert!(valid_exec_id("exec_1.a-b"));
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "a b",
+            "..",
+            &"x".repeat(EXEC_ID_MAX + 1),
+        ] {
+            assert!(!valid_exec_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -31,26 +31,23 @@ impl Reaper {
         self.sfd.as_fd()
     }
 
-    /// Consumes pending SIGCHLDs and reaps every dead child; returns `init`'s exit code (128+signal
-    /// for a signal) if it was among them.
-    pub fn reap(&self, init: Option<i32>) -> Option<i32> {
+    /// Consumes pending SIGCHLDs and reaps every dead child, reporting each as (pid, exit code
+    /// or 128+signal): the init, exec processes, runtime calls and orphans alike; the caller
+    /// tells them apart.
+    pub fn reap(&self, mut exited: impl FnMut(i32, i32)) {
         while let Ok(Some(_)) = self.sfd.read_signal() {}
-        let mut init_code = None;
         loop {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Err(Errno::EINTR) => continue,
                 Err(_) => break,
                 Ok(st) => {
-                    if let (Some(pid), Some(code)) = (st.pid(), exit_code(st))
-                        && Some(pid.as_raw()) == init
-                    {
-                        init_code = Some(code);
+                    if let (Some(pid), Some(code)) = (st.pid(), exit_code(st)) {
+                        exited(pid.as_raw(), code);
                     }
                 }
             }
         }
-        init_code
     }
 }
 

@@ -185,7 +185,7 @@ fn read_pid(path: &Path) -> Result<i32, SetupError> {
 
 /// A path the runtime can connect to: the absolute one, or, past the 108-byte sun_path limit,
 /// the same file through this process's cwd (the state dir), `/proc/<pid>/cwd/<name>`.
-fn short_socket_path(path: &Path) -> String {
+pub(super) fn short_socket_path(path: &Path) -> String {
     let full = path.to_string_lossy().into_owned();
     if full.len() < 100 {
         return full;

@@ -23,6 +23,7 @@ pub enum StdioError {
 }
 
 /// The shim's ends: what it reads output from and writes input to.
+#[derive(Default)]
 pub struct ShimEnds {
     /// The pty master: output, input and window size all go through it.
     pub tty: Option<OwnedFd>,

@@ -1,4 +1,6 @@
 //! One request on a shim's socket: connect, send a frame, read a frame, all async and bounded.
+//! To a shim that has a protocol version, `Hello` goes first, in the same write as the request:
+//! its answer is read and checked before the request's.
 
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
@@ -9,7 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::error::TaskError;
-use crate::shim::proto::{self, Request, Response};
+use crate::shim::proto::{
+    self, ErrorKind, PROTO_LEGACY, PROTO_VERSION, ProtoVersion, Request, Response,
+};
 
 /// Longest path `connect(2)` takes (sun_path less its NUL).
 const SUN_PATH_MAX: usize = 107;
@@ -41,22 +45,93 @@ pub(super) async fn connect(socket: &Path) -> io::Result<UnixStream> {
     UnixStream::connect(short).await
 }
 
-/// Connects and sends `req`, within `bound`.
+/// Whether a connection to the shim starts with the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hello {
+    /// A shim with a protocol version: `Hello` first, its answer checked.
+    Yes,
+    /// A shim of protocol 0: the request alone, as it knows it.
+    Legacy,
+}
+
+impl Hello {
+    pub(super) fn for_version(v: ProtoVersion) -> Hello {
+        if v == PROTO_LEGACY {
+            Hello::Legacy
+        } else {
+            Hello::Yes
+        }
+    }
+}
+
+fn encode(req: &Request) -> Result<Vec<u8>, TaskError> {
+    proto::encode(req).map_err(|e| TaskError::Shim(e.to_string()))
+}
+
+/// Connects and sends `req` (behind a `Hello`, whose answer is then checked), within `bound`.
 pub(super) async fn open(
     socket: &Path,
     op: &'static str,
     req: &Request,
     bound: Duration,
+    hello: Hello,
 ) -> Result<UnixStream, TaskError> {
-    let frame = proto::encode(req).map_err(|e| TaskError::Shim(e.to_string()))?;
+    let mut frame = match hello {
+        Hello::Yes => encode(&Request::Hello {
+            version: PROTO_VERSION,
+        })?,
+        Hello::Legacy => Vec::new(),
+    };
+    frame.extend_from_slice(&encode(req)?);
     let fut = async {
         let mut s = connect(socket).await.map_err(gone(socket))?;
         s.write_all(&frame).await.map_err(gone(socket))?;
+        if hello == Hello::Yes {
+            check_hello(recv(&mut s, socket).await?)?;
+        }
         Ok(s)
     };
     tokio::time::timeout(bound, fut)
         .await
         .map_err(|_| TaskError::Timeout { op, after: bound })?
+}
+
+/// The shim's answer to our `Hello`: its version if we speak it.
+fn check_hello(resp: Response) -> Result<ProtoVersion, TaskError> {
+    match resp {
+        Response::Hello { version } if PROTO_VERSION.speaks(version) => Ok(version),
+        Response::Hello { version } => Err(TaskError::version(version)),
+        Response::Error {
+            kind: ErrorKind::Version,
+            message,
+        } => Err(TaskError::Version(message)),
+        Response::Error { kind, message } => Err(TaskError::from_reply(kind, message, "hello")),
+        other => Err(unexpected("hello", other)),
+    }
+}
+
+/// Learns the shim's protocol version on a connection of its own: a shim of protocol 0 does
+/// not know `Hello` and answers it as a request it cannot decode.
+pub(super) async fn handshake(socket: &Path, bound: Duration) -> Result<ProtoVersion, TaskError> {
+    let op = "hello";
+    let frame = encode(&Request::Hello {
+        version: PROTO_VERSION,
+    })?;
+    let fut = async {
+        let mut s = connect(socket).await.map_err(gone(socket))?;
+        s.write_all(&frame).await.map_err(gone(socket))?;
+        recv(&mut s, socket).await
+    };
+    let resp = tokio::time::timeout(bound, fut)
+        .await
+        .map_err(|_| TaskError::Timeout { op, after: bound })??;
+    match resp {
+        Response::Error {
+            kind: ErrorKind::BadRequest,
+            ..
+        } => Ok(PROTO_LEGACY),
+        other => check_hello(other),
+    }
 }
 
 /// Reads one reply frame, and nothing past it (an attach stream follows its reply).
@@ -75,9 +150,10 @@ pub(super) async fn call(
     op: &'static str,
     req: &Request,
     bound: Duration,
+    hello: Hello,
 ) -> Result<Response, TaskError> {
     let fut = async {
-        let mut s = open(socket, op, req, bound).await?;
+        let mut s = open(socket, op, req, bound, hello).await?;
         recv(&mut s, socket).await
     };
     let resp = tokio::time::timeout(bound, fut)
@@ -92,4 +168,33 @@ pub(super) async fn call(
 /// A reply that is not the one the request calls for.
 pub(super) fn unexpected(op: &'static str, resp: Response) -> TaskError {
     TaskError::Shim(format!("unexpected reply to {op}: {resp:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_answers_are_checked() {
+        let same = ProtoVersion::new(PROTO_VERSION.major, PROTO_VERSION.minor + 3);
+        assert_eq!(
+            check_hello(Response::Hello { version: same }).unwrap(),
+            same
+        );
+        let future = ProtoVersion::new(PROTO_VERSION.major + 1, 0);
+        let err = check_hello(Response::Hello { version: future }).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, TaskError::Version(_)));
+        assert!(
+            msg.contains(&future.to_string()) && msg.contains(&PROTO_VERSION.to_string()),
+            "{msg}"
+        );
+        let refused = check_hello(Response::Error {
+            kind: ErrorKind::Version,
+            message: "no".into(),
+        });
+        assert!(matches!(refused, Err(TaskError::Version(m)) if m == "no"));
+        assert_eq!(Hello::for_version(PROTO_LEGACY), Hello::Legacy);
+        assert_eq!(Hello::for_version(PROTO_VERSION), Hello::Yes);
+    }
 }

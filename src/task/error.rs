@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::shim::proto::ErrorKind;
+use crate::shim::proto::{ErrorKind, ProtoVersion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -29,6 +29,23 @@ pub enum TaskError {
     Shim(String),
     #[error("starting shim {binary}: {source}")]
     Spawn { binary: PathBuf, source: io::Error },
+    /// The shim speaks a protocol major version this daemon does not, or refused ours; the
+    /// message names both versions.
+    #[error("{0}")]
+    Version(String),
+    /// The verb is newer than the container's shim (started by an older daemon).
+    #[error(
+        "{op} needs a shim speaking protocol version {needs} or later; this container's shim \
+         speaks {shim}: restart the container to use it"
+    )]
+    Unsupported {
+        op: &'static str,
+        needs: ProtoVersion,
+        shim: ProtoVersion,
+    },
+    /// No exec process of that id in the task (the message names it).
+    #[error("{0}")]
+    NoSuchProcess(String),
 }
 
 impl TaskError {
@@ -42,7 +59,19 @@ impl TaskError {
             },
             ErrorKind::Precondition => TaskError::Precondition(message),
             ErrorKind::BadRequest | ErrorKind::Internal => TaskError::Shim(message),
+            ErrorKind::Version => TaskError::Version(message),
+            ErrorKind::NotFound => TaskError::NoSuchProcess(message),
         }
+    }
+
+    /// A shim of version `shim` that this daemon cannot drive.
+    pub(super) fn version(shim: ProtoVersion) -> TaskError {
+        TaskError::Version(format!(
+            "the container's shim speaks protocol version {shim} and this daemon speaks {}: it \
+             cannot be driven by this daemon; stop the container with the daemon version that \
+             started it",
+            crate::shim::proto::PROTO_VERSION
+        ))
     }
 
     /// True when the shim is not there to ask any more.

@@ -2,6 +2,11 @@
 //! container, reconnects to running ones after a restart, and calls them over their sockets.
 //! Every call is bounded, except `wait` and attach streams, which last as long as the task and
 //! end when the shim closes them (or dies).
+//!
+//! A task is its init plus any number of exec processes (`exec_*`). The shim's protocol version
+//! is learnt when the task is created or reconnected: a shim started by a daemon of the previous
+//! protocol (0, without a handshake) is still driven for the init's verbs; one of a major
+//! version this daemon does not speak is refused with both versions named.
 
 mod client;
 mod error;
@@ -13,9 +18,10 @@ use std::time::Duration;
 
 use tokio::net::UnixStream;
 
+use self::client::Hello;
 pub use self::error::TaskError;
-use crate::shim::proto::{self, Request, Response};
-pub use crate::shim::proto::{ExitStatus, Status as TaskStatus, TaskState};
+use crate::shim::proto::{self, PROTO_LEGACY, PROTO_VERSION, ProcessOp, Request, Response};
+pub use crate::shim::proto::{ExitStatus, ProtoVersion, Status as TaskStatus, TaskState};
 
 /// Bound on an ordinary control call.
 const CONTROL_BOUND: Duration = Duration::from_secs(10);
@@ -45,6 +51,20 @@ pub struct TaskConfig {
     pub log_max_files: u32,
 }
 
+/// An exec process to add to a running task (`docker exec`'s process, as OCI describes it).
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// Names the process in later calls: `[A-Za-z0-9_.-]`, at most 64, unique in the task.
+    pub exec_id: String,
+    /// Args, env, cwd, user, terminal, capabilities...; the runtime's `exec --process`.
+    pub process: oci_spec::runtime::Process,
+    /// A stdin pipe (else /dev/null).
+    pub stdin: bool,
+    /// Keep these streams for attachers (else they are discarded).
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttachOptions {
     pub stdin: bool,
@@ -71,6 +91,7 @@ impl Tasks {
             cfg.id.clone(),
             ready.pid,
             ready.shim_pid,
+            ready.version,
             &cfg.state_dir,
         ))
     }
@@ -81,14 +102,18 @@ impl Tasks {
         if !tokio::fs::try_exists(&socket).await.unwrap_or(false) {
             return Err(TaskError::NotFound);
         }
-        match client::call(&socket, "state", &Request::State, CONTROL_BOUND).await? {
+        let version = client::handshake(&socket, CONTROL_BOUND).await?;
+        let hello = Hello::for_version(version);
+        match client::call(&socket, "state", &Request::State, CONTROL_BOUND, hello).await? {
             Response::State(st) => {
                 let shim_pid = tokio::fs::read_to_string(state_dir.join(proto::PID_FILE))
                     .await
                     .ok()
                     .and_then(|t| t.trim().parse().ok())
                     .unwrap_or(0);
-                Ok(Task::from_parts(st.id, st.pid, shim_pid, state_dir))
+                Ok(Task::from_parts(
+                    st.id, st.pid, shim_pid, version, state_dir,
+                ))
             }
             other => Err(client::unexpected("state", other)),
         }
@@ -111,6 +136,8 @@ struct Inner {
     id: String,
     pid: i32,
     shim_pid: i32,
+    /// The shim's protocol version ([`PROTO_LEGACY`] for a shim without the handshake).
+    version: ProtoVersion,
     state_dir: PathBuf,
     socket: PathBuf,
 }
@@ -126,12 +153,19 @@ impl std::fmt::Debug for Task {
 }
 
 impl Task {
-    fn from_parts(id: String, pid: i32, shim_pid: i32, state_dir: &Path) -> Task {
+    fn from_parts(
+        id: String,
+        pid: i32,
+        shim_pid: i32,
+        version: ProtoVersion,
+        state_dir: &Path,
+    ) -> Task {
         Task {
             inner: Arc::new(Inner {
                 id,
                 pid,
                 shim_pid,
+                version,
                 state_dir: state_dir.to_path_buf(),
                 socket: state_dir.join(proto::SOCKET_NAME),
             }),
@@ -156,6 +190,15 @@ impl Task {
         &self.inner.state_dir
     }
 
+    /// The shim's protocol version (0.0: a shim from before the handshake).
+    pub fn proto_version(&self) -> ProtoVersion {
+        self.inner.version
+    }
+
+    fn hello(&self) -> Hello {
+        Hello::for_version(self.inner.version)
+    }
+
     async fn call(&self, op: &'static str, req: Request) -> Result<Response, TaskError> {
         self.call_within(op, req, CONTROL_BOUND).await
     }
@@ -166,7 +209,7 @@ impl Task {
         req: Request,
         bound: Duration,
     ) -> Result<Response, TaskError> {
-        client::call(&self.inner.socket, op, &req, bound).await
+        client::call(&self.inner.socket, op, &req, bound, self.hello()).await
     }
 
     async fn call_ok(&self, op: &'static str, req: Request) -> Result<(), TaskError> {
@@ -192,7 +235,9 @@ impl Task {
     /// before this returns. Unbounded by design; ends with an error if the shim dies.
     pub async fn wait(&self) -> Result<ExitStatus, TaskError> {
         let socket = &self.inner.socket;
-        let mut s = match client::open(socket, "wait", &Request::Wait, CONTROL_BOUND).await {
+        let opened =
+            client::open(socket, "wait", &Request::Wait, CONTROL_BOUND, self.hello()).await;
+        let s = match opened {
             Ok(s) => s,
             Err(e) if e.is_gone() => {
                 // A shim that finished and was deleted left its record behind.
@@ -204,7 +249,11 @@ impl Task {
             }
             Err(e) => return Err(e),
         };
-        match client::recv(&mut s, socket).await? {
+        self.wait_reply(s).await
+    }
+
+    async fn wait_reply(&self, mut s: UnixStream) -> Result<ExitStatus, TaskError> {
+        match client::recv(&mut s, &self.inner.socket).await? {
             Response::Exited(st) => Ok(st),
             Response::Error { kind, message } => Err(TaskError::from_reply(kind, message, "wait")),
             other => Err(client::unexpected("wait", other)),
@@ -234,14 +283,18 @@ impl Task {
     /// stdin bytes to it. A half-close of the returned stream does not close the container's
     /// stdin (see [`Task::close_stdin`]). The shim ends the stream after the exit is recorded.
     pub async fn attach(&self, opts: AttachOptions) -> Result<UnixStream, TaskError> {
-        let socket = &self.inner.socket;
         let req = Request::Attach {
             stdin: opts.stdin,
             stdout: opts.stdout,
             stderr: opts.stderr,
         };
+        self.open_attach(req).await
+    }
+
+    async fn open_attach(&self, req: Request) -> Result<UnixStream, TaskError> {
+        let socket = &self.inner.socket;
         let fut = async {
-            let mut s = client::open(socket, "attach", &req, CONTROL_BOUND).await?;
+            let mut s = client::open(socket, "attach", &req, CONTROL_BOUND, self.hello()).await?;
             let reply = client::recv(&mut s, socket).await?;
             Ok::<_, TaskError>((s, reply))
         };
@@ -297,5 +350,149 @@ impl Task {
     /// Ends a shim whose container has exited, without a runtime delete.
     pub async fn shutdown(&self) -> Result<(), TaskError> {
         self.call_ok("shutdown", Request::Shutdown).await
+    }
+
+    /// Exec verbs need a shim with the process table.
+    fn needs_exec(&self, op: &'static str) -> Result<(), TaskError> {
+        if self.inner.version == PROTO_LEGACY {
+            return Err(TaskError::Unsupported {
+                op,
+                needs: PROTO_VERSION,
+                shim: self.inner.version,
+            });
+        }
+        Ok(())
+    }
+
+    async fn exec_call(
+        &self,
+        op: &'static str,
+        exec_id: &str,
+        op_req: ProcessOp,
+    ) -> Result<Response, TaskError> {
+        self.needs_exec(op)?;
+        let req = Request::Process {
+            exec_id: Some(exec_id.to_string()),
+            op: op_req,
+        };
+        self.call(op, req).await
+    }
+
+    async fn exec_ok(
+        &self,
+        op: &'static str,
+        exec_id: &str,
+        req: ProcessOp,
+    ) -> Result<(), TaskError> {
+        match self.exec_call(op, exec_id, req).await? {
+            Response::Ok => Ok(()),
+            other => Err(client::unexpected(op, other)),
+        }
+    }
+
+    /// Registers an exec process in the running task; nothing runs until [`Task::exec_start`].
+    /// Attach to it first (as `docker exec` does) to see all of its output.
+    pub async fn exec_create(&self, cfg: &ExecConfig) -> Result<(), TaskError> {
+        self.needs_exec("exec_create")?;
+        let process = serde_json::to_value(&cfg.process)
+            .map_err(|e| TaskError::Shim(format!("encoding the exec process: {e}")))?;
+        let req = Request::ExecCreate {
+            exec_id: cfg.exec_id.clone(),
+            process,
+            stdin: cfg.stdin,
+            stdout: cfg.stdout,
+            stderr: cfg.stderr,
+        };
+        match self.call("exec_create", req).await? {
+            Response::Ok => Ok(()),
+            other => Err(client::unexpected("exec_create", other)),
+        }
+    }
+
+    /// Starts an exec process (the runtime's `exec --detach`); returns its host pid.
+    pub async fn exec_start(&self, exec_id: &str) -> Result<i32, TaskError> {
+        match self
+            .exec_call("exec_start", exec_id, ProcessOp::Start)
+            .await?
+        {
+            Response::Started { pid } => Ok(pid),
+            other => Err(client::unexpected("exec_start", other)),
+        }
+    }
+
+    /// Signals an exec process (not the container).
+    pub async fn exec_kill(&self, exec_id: &str, signal: i32) -> Result<(), TaskError> {
+        let op = ProcessOp::Kill { signal, all: false };
+        self.exec_ok("exec_kill", exec_id, op).await
+    }
+
+    /// Long poll for an exec's exit; unbounded as [`Task::wait`].
+    pub async fn exec_wait(&self, exec_id: &str) -> Result<ExitStatus, TaskError> {
+        self.needs_exec("exec_wait")?;
+        let req = Request::Process {
+            exec_id: Some(exec_id.to_string()),
+            op: ProcessOp::Wait,
+        };
+        let s = client::open(
+            &self.inner.socket,
+            "exec_wait",
+            &req,
+            CONTROL_BOUND,
+            self.hello(),
+        )
+        .await?;
+        self.wait_reply(s).await
+    }
+
+    /// An attach stream to an exec process, as [`Task::attach`] is to the init. Output from
+    /// before the first attach (bounded) is replayed to the first attacher.
+    pub async fn exec_attach(
+        &self,
+        exec_id: &str,
+        opts: AttachOptions,
+    ) -> Result<UnixStream, TaskError> {
+        self.needs_exec("exec_attach")?;
+        self.open_attach(Request::Process {
+            exec_id: Some(exec_id.to_string()),
+            op: ProcessOp::Attach {
+                stdin: opts.stdin,
+                stdout: opts.stdout,
+                stderr: opts.stderr,
+            },
+        })
+        .await
+    }
+
+    pub async fn exec_resize(
+        &self,
+        exec_id: &str,
+        width: u16,
+        height: u16,
+    ) -> Result<(), TaskError> {
+        let op = ProcessOp::ResizePty { width, height };
+        self.exec_ok("exec_resize", exec_id, op).await
+    }
+
+    /// Closes an exec's stdin once what attached clients sent has been written.
+    pub async fn exec_close_stdin(&self, exec_id: &str) -> Result<(), TaskError> {
+        self.exec_ok("exec_close_stdin", exec_id, ProcessOp::CloseStdin)
+            .await
+    }
+
+    /// An exec's status, pid and exit (its `id` is the exec id).
+    pub async fn exec_state(&self, exec_id: &str) -> Result<TaskState, TaskError> {
+        match self
+            .exec_call("exec_state", exec_id, ProcessOp::State)
+            .await?
+        {
+            Response::State(st) => Ok(st),
+            other => Err(client::unexpected("exec_state", other)),
+        }
+    }
+
+    /// Drops the record of an exec that has exited (or never started).
+    pub async fn exec_delete(&self, exec_id: &str) -> Result<(), TaskError> {
+        self.exec_ok("exec_delete", exec_id, ProcessOp::Delete)
+            .await
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::TaskConfig;
 use super::error::TaskError;
-use crate::shim::proto::{self, ErrorKind, LaunchArgs, StartReport};
+use crate::shim::proto::{
+    self, ErrorKind, LaunchArgs, PROTO_LEGACY, PROTO_VERSION, ProtoVersion, StartReport,
+};
 
 /// The shim bounds `runtime create` at 60 s; this leaves it room to report.
 const CREATE_BOUND: Duration = Duration::from_secs(75);
@@ -15,6 +17,7 @@ const CREATE_BOUND: Duration = Duration::from_secs(75);
 pub(super) struct Ready {
     pub pid: i32,
     pub shim_pid: i32,
+    pub version: ProtoVersion,
 }
 
 pub(super) async fn start_shim(shim: &Path, cfg: &TaskConfig) -> Result<Ready, TaskError> {
@@ -65,7 +68,25 @@ pub(super) async fn start_shim(shim: &Path, cfg: &TaskConfig) -> Result<Ready, T
         .rev()
         .find_map(|l| serde_json::from_str::<StartReport>(l.trim()).ok());
     match report {
-        Some(StartReport::Ready { pid, shim_pid, .. }) => Ok(Ready { pid, shim_pid }),
+        Some(StartReport::Ready {
+            pid,
+            shim_pid,
+            version,
+            ..
+        }) => {
+            // An older shim binary reports no version: it is driven as protocol 0.
+            let version = version.unwrap_or(PROTO_LEGACY);
+            if version != PROTO_LEGACY && !PROTO_VERSION.speaks(version) {
+                // A shim we cannot talk to must not live on holding a container.
+                kill_server(&cfg.state_dir).await;
+                return Err(TaskError::version(version));
+            }
+            Ok(Ready {
+                pid,
+                shim_pid,
+                version,
+            })
+        }
         Some(StartReport::Failed { kind, message }) => Err(match kind {
             ErrorKind::Runtime => TaskError::Runtime(message),
             ErrorKind::Timeout => TaskError::Timeout {

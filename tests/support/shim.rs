@@ -18,8 +18,30 @@ pub const BUSYBOX_TAR: &str = concat!(
     "/target/test-images/busybox.tar"
 );
 
+/// The busybox image: under `BERTH_TEST_IMAGES` when set (worktrees share one build of the test
+/// images), else in this checkout's target dir.
+pub fn busybox_tar() -> PathBuf {
+    match std::env::var_os("BERTH_TEST_IMAGES") {
+        Some(dir) if !dir.is_empty() => Path::new(&dir).join("busybox.tar"),
+        _ => PathBuf::from(BUSYBOX_TAR),
+    }
+}
+
+/// The runtime the shim runs: runc, or `BERTH_TEST_RUNTIME` (`berth`, `runc` or a path).
+pub fn test_runtime() -> PathBuf {
+    match std::env::var("BERTH_TEST_RUNTIME").ok().as_deref() {
+        Some("berth") | Some("berth-runtime") => PathBuf::from(env!("CARGO_BIN_EXE_berth-runtime")),
+        Some(path) if !path.is_empty() && path != "runc" => PathBuf::from(path),
+        _ => PathBuf::from(RUNC),
+    }
+}
+
+/// The shim under test: this build's, or `BERTH_TEST_SHIM` (another build, e.g. an older one).
 pub fn shim_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_berth-shim"))
+    match std::env::var_os("BERTH_TEST_SHIM") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_berth-shim")),
+    }
 }
 
 pub fn tasks() -> Tasks {
@@ -42,6 +64,8 @@ pub struct Fixture {
     pub stdin: bool,
     pub log_max_size: Option<u64>,
     pub log_max_files: u32,
+    /// The runtime binary the shim is given (and the fixture cleans up with).
+    pub runtime: PathBuf,
     /// Shim and init pids seen, killed and reaped at drop if still around.
     pids: std::sync::Mutex<Vec<i32>>,
 }
@@ -122,6 +146,7 @@ impl Fixture {
             stdin,
             log_max_size: None,
             log_max_files: 1,
+            runtime: test_runtime(),
             pids: Default::default(),
         }
     }
@@ -132,7 +157,7 @@ impl Fixture {
             bundle: self.bundle.clone(),
             // As the engine does: the bundle is the shim's state dir.
             state_dir: self.bundle.clone(),
-            runtime: PathBuf::from(RUNC),
+            runtime: self.runtime.clone(),
             runtime_root: self.runtime_root.clone(),
             runtime_args: Vec::new(),
             tty: self.tty,
@@ -165,13 +190,28 @@ impl Fixture {
         read_log(&self.log)
     }
 
+    /// Runs the fixture's runtime (runc unless told otherwise) on its root.
     pub fn runc(&self, args: &[&str]) -> Output {
-        Command::new(RUNC)
+        Command::new(&self.runtime)
             .arg("--root")
             .arg(&self.runtime_root)
             .args(args)
             .output()
             .expect("runc")
+    }
+
+    /// A runtime that runs the fixture's own, after sleeping `secs` when asked `verb`: a slow
+    /// runtime call, for what the shim does meanwhile.
+    pub fn slow_runtime(&self, verb: &str, secs: u32) -> PathBuf {
+        let path = self.dir.path().join(format!("slow-{verb}"));
+        let script = format!(
+            "#!/bin/sh\nfor a; do if [ \"$a\" = {verb} ]; then sleep {secs}; break; fi; done\n\
+             exec {} \"$@\"\n",
+            self.runtime.display()
+        );
+        fs::write(&path, script).unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
     }
 
     /// Whether runc still has state for the container.
@@ -190,6 +230,11 @@ impl Drop for Fixture {
             reap(pid, true);
         }
     }
+}
+
+/// An OCI process for an exec: the fixture spec's process with these args.
+pub fn exec_process(args: &[&str], tty: bool) -> oci_spec::runtime::Process {
+    serde_json::from_value(spec(args, tty)["process"].clone()).expect("exec process")
 }
 
 /// Kills (if asked and if it is our child) and reaps `pid`, waiting at most a few seconds.
@@ -247,7 +292,8 @@ pub fn read_log(path: &Path) -> Vec<Value> {
 }
 
 fn unpack_busybox(rootfs: &Path) {
-    let f = fs::File::open(BUSYBOX_TAR).expect("busybox test image");
+    let tar = busybox_tar();
+    let f = fs::File::open(&tar).unwrap_or_else(|e| panic!("busybox test image {tar:?}: {e}"));
     let mut outer = tar::Archive::new(f);
     for entry in outer.entries().unwrap() {
         let entry = entry.unwrap();
@@ -259,7 +305,7 @@ fn unpack_busybox(rootfs: &Path) {
             return;
         }
     }
-    panic!("no layer.tar in {BUSYBOX_TAR}");
+    panic!("no layer.tar in {tar:?}");
 }
 
 /// One stdcopy frame from an attach stream; `None` at end of stream.
@@ -334,4 +380,14 @@ pub fn shim_rss_kib(pid: i32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS")
+}
+
+/// The shim's proportional set size (its private pages plus its share of shared ones).
+pub fn shim_pss_kib(pid: i32) -> u64 {
+    let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("smaps_rollup");
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("Pss")
 }
