@@ -72,8 +72,19 @@ async fn list(State(state): State<AppState>, query: Query) -> ApiResult<Response
     Ok(ok(&state.engine.list_containers(query.bool("all")).await?))
 }
 
-async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.engine.inspect_container(&id).await?))
+async fn inspect(
+    State(state): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    Path(id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    let doc = state
+        .engine
+        .inspect_container(&id, query.bool("size"))
+        .await?;
+    let doc = serde_json::to_value(&doc)
+        .map_err(|e| ApiError(crate::engine::Error::internal(e.to_string())))?;
+    Ok(ok(&crate::api::shape::containers::inspect(version, doc)))
 }
 
 async fn remove(

@@ -2,6 +2,7 @@
 //! functions add or reshape what older clients still read, following moby's API changelog. This
 //! is the one place (with route handlers) where API versions branch.
 
+pub mod containers;
 pub mod events;
 pub mod images;
 pub mod system;
