@@ -133,9 +133,6 @@ fn v1_41_inspect_matches_dockerd_20_10() {
     // 25.0 (moby daemon/create.go), which is what we show.
     want["HostConfig"]["RestartPolicy"]["Name"] = json!("no");
     want["HostConfig"]["PortBindings"] = json!({});
-    // Known difference: create records an unset mode as "bridge" (engine/container/create.rs),
-    // where dockerd keeps "default" (both mean the default bridge network).
-    want["HostConfig"]["NetworkMode"] = json!("bridge");
     let got = inspect(&d, &format!("/v1.41/containers/{id}/json"));
     // 20.10 showed empty paths until the first start; we show where the files will be.
     for k in ["ResolvConfPath", "HostnamePath", "HostsPath", "LogPath"] {
@@ -165,8 +162,6 @@ fn v1_41_inspect_matches_dockerd_20_10() {
         "1000",
         "--hostname",
         "box",
-        "--restart",
-        "on-failure:3",
         "-m",
         "64m",
         "--tmpfs",
@@ -186,7 +181,9 @@ fn v1_41_inspect_matches_dockerd_20_10() {
         "60",
     ]);
     let mut want = golden("inspect-created-options");
-    // The recording also had -v /data (a volume), -p 8080:80 and a health check: not ours yet.
+    // The recording also had -v /data (a volume), -p 8080:80, a health check and
+    // --restart on-failure:3: not ours yet (refused at create).
+    want["HostConfig"]["RestartPolicy"] = json!({"Name": "no", "MaximumRetryCount": 0});
     let c = want["Config"].as_object_mut().unwrap();
     c.remove("ExposedPorts");
     c.remove("Healthcheck");
@@ -328,7 +325,7 @@ fn versions_add_and_drop_what_dockerd_does() {
 fn the_cli_templates_inspect_fields() {
     let d = Daemon::start();
     d.load("busybox.tar");
-    d.ok(&["create", "--name", "ca", "--restart", "always", "busybox"]);
+    d.ok(&["create", "--name", "ca", "--restart", "no", "busybox"]);
     d.ok(&["create", "--name", "cb", "--network", "none", "busybox"]);
     let f = |fmt: &str, c: &str| d.ok(&["inspect", "-f", fmt, c]).trim().to_string();
     assert_eq!(
@@ -346,7 +343,7 @@ fn the_cli_templates_inspect_fields() {
         "none"
     );
     assert_eq!(f("{{.GraphDriver.Name}}", "ca"), "overlay2");
-    assert_eq!(f("{{.HostConfig.RestartPolicy.Name}}", "ca"), "always");
+    assert_eq!(f("{{.HostConfig.RestartPolicy.Name}}", "ca"), "no");
     assert_eq!(f("{{.HostConfig.RestartPolicy.Name}}", "cb"), "no");
     assert_eq!(f("{{json .ExecIDs}}", "ca"), "null");
     assert_eq!(f("{{json .Mounts}}", "ca"), "[]");

@@ -112,12 +112,14 @@ impl From<crate::task::TaskError> for Error {
     fn from(e: crate::task::TaskError) -> Error {
         use crate::task::TaskError as T;
         let kind = match &e {
-            T::NotFound | T::Precondition(_) => ErrorKind::Conflict,
+            T::NotFound | T::Precondition(_) | T::Unsupported { .. } => ErrorKind::Conflict,
+            T::NoSuchProcess(_) => ErrorKind::NotFound,
             T::ShimGone { .. }
             | T::Runtime(_)
             | T::Timeout { .. }
             | T::Shim(_)
-            | T::Spawn { .. } => ErrorKind::Internal,
+            | T::Spawn { .. }
+            | T::Version(_) => ErrorKind::Internal,
         };
         Error::from_cause(kind, e)
     }

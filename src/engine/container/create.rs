@@ -192,7 +192,8 @@ fn with_host_defaults(mut host: HostConfig) -> HostConfig {
         host.memory_swappiness = None;
     }
     if host.network_mode.as_deref().unwrap_or("").is_empty() {
-        host.network_mode = Some("bridge".into());
+        // dockerd's NetworkDefault: the default bridge network.
+        host.network_mode = Some("default".into());
     }
     host
 }
