@@ -71,3 +71,26 @@ fn unknown_paths_answer_after_reading_the_body() {
         assert!(r.json()["message"].is_string(), "{path}: {}", r.text());
     }
 }
+
+/// `POST /images/load` of a bad archive answers 200 with the error as the stream's record, as
+/// dockerd does (docker-py raises ImageLoadError from it); the CLI still fails with it.
+#[test]
+fn a_bad_archive_load_is_an_error_record_in_a_200_stream() {
+    let d = Daemon::start();
+    let r = d.http(
+        "POST",
+        "/images/load?quiet=1",
+        Some((
+            "application/x-tar",
+            b"this is not a tar archive at all, just text",
+        )),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let last: serde_json::Value =
+        serde_json::from_str(r.text().lines().last().unwrap_or("{}")).unwrap();
+    assert!(last["error"].is_string(), "{}", r.text());
+    assert_eq!(last["errorDetail"]["message"], last["error"]);
+    let out = d.docker_stdin(&["load"], Some(b"garbage"));
+    assert!(!out.status.success());
+    assert_eq!(d.ok(&["images", "-q"]).trim(), "");
+}

@@ -63,6 +63,37 @@ fn settings_not_carried_out_yet_are_refused_by_name() {
         )),
     );
     assert_eq!(r.status, 400, "{}", r.text());
+    // Bad port specifications get dockerd's message before the refusal of publishing.
+    for (body, spec) in [
+        (
+            r#"{"Image":"busybox","HostConfig":{"PortBindings":{"0/tcp":[{"HostPort":"80"}]}}}"#,
+            "0/tcp",
+        ),
+        (
+            r#"{"Image":"busybox","HostConfig":{"PortBindings":{"-1/tcp":[]}}}"#,
+            "-1/tcp",
+        ),
+        (
+            r#"{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"abc"}]}}}"#,
+            "abc",
+        ),
+        (
+            r#"{"Image":"busybox","ExposedPorts":{"abc/tcp":{}}}"#,
+            "abc/tcp",
+        ),
+    ] {
+        let r = d.http(
+            "POST",
+            "/containers/create",
+            Some(("application/json", body.as_bytes())),
+        );
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert_eq!(
+            r.json()["message"],
+            format!("invalid port specification: {spec:?}"),
+            "{body}"
+        );
+    }
     assert_eq!(d.ok(&["ps", "-aq"]).trim(), "", "nothing was created");
     // What the CLI sends by default, and the settings that are carried out, still work.
     assert_eq!(

@@ -110,11 +110,18 @@ async fn load(State(state): State<AppState>, req: Request) -> ApiResult<Response
         .into_data_stream()
         .map_err(std::io::Error::other);
     let reader = StreamReader::new(body);
-    let messages = state.engine.load_images(reader).await?;
-    let lines: Vec<_> = messages
-        .into_iter()
-        .map(|m| serde_json::json!({ "stream": m }))
-        .collect();
+    // As dockerd: once the archive is being read the answer is 200, and a failure is the
+    // stream's last record (docker-py raises ImageLoadError from it; the CLI prints it).
+    let lines: Vec<_> = match state.engine.load_images(reader).await {
+        Ok(messages) => messages
+            .into_iter()
+            .map(|m| serde_json::json!({ "stream": m }))
+            .collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, "docker load failed");
+            vec![serde_json::json!({ "errorDetail": { "message": e.message }, "error": e.message })]
+        }
+    };
     Ok(jsonlines::response(&lines))
 }
 

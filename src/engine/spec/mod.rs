@@ -26,6 +26,7 @@ mod linux;
 mod merge;
 mod mounts;
 mod namespaces;
+mod ports;
 mod process;
 mod resources;
 mod rlimits;

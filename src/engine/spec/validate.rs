@@ -42,6 +42,7 @@ pub fn validate_settings(
     let mut warnings = Vec::new();
     container_config(config)?;
     settings_reaching_the_host(config, host)?;
+    super::ports::validate(config.exposed_ports.as_deref(), host)?;
 
     // Binds, mounts and tmpfs destinations, duplicates included (volumes are refused here).
     binds::user_mounts(host)?;
