@@ -18,7 +18,7 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a response");
             Response::builder()
-                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .status(super::error::status_of(crate::engine::ErrorKind::Internal))
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(
                     "{\"message\":\"internal error: cannot serialize the response\"}\n",

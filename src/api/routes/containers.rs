@@ -20,7 +20,7 @@ use crate::engine::ErrorKind;
 use crate::engine::container::logs::{LogOptions, parse_time_bound};
 use crate::engine::container::wait::WaitCondition;
 use crate::models::ContainerCreateBody;
-use crate::task::AttachOptions;
+use crate::engine::container::AttachOptions;
 
 pub const TABLE: &[(&str, &str)] = &[
     ("POST", "/containers/create"),
@@ -99,13 +99,11 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// 304 for "already so", as dockerd answers start/stop that change nothing.
+/// 204, or the engine's error: "already so" is NotModified, which api/error.rs answers with
+/// dockerd's bare 304 for a start or stop that changes nothing.
 fn no_content_or_not_modified(r: crate::engine::Result<()>) -> ApiResult<Response> {
-    match r {
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(e) if e.kind == ErrorKind::NotModified => Ok(StatusCode::NOT_MODIFIED.into_response()),
-        Err(e) => Err(e.into()),
-    }
+    r.map(|()| StatusCode::NO_CONTENT.into_response())
+        .map_err(Into::into)
 }
 
 async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
