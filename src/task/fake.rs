@@ -25,6 +25,8 @@ pub struct Script {
     /// Exits on its own after this long, with `exit_code`.
     pub exit_after: Option<Duration>,
     pub exit_code: i32,
+    /// How long it takes to die of a signal (a real process is not gone when kill returns).
+    pub dies_after: Option<Duration>,
     /// Signals it ignores (SIGKILL is never ignored).
     pub ignores: Vec<i32>,
     /// Create fails with this runtime error.
@@ -248,7 +250,18 @@ impl TaskHandle for FakeTask {
                 return Err(not_running());
             }
             if signal == libc::SIGKILL || !self.script.ignores.contains(&signal) {
-                self.exit(128 + signal);
+                match self.script.dies_after {
+                    Some(after) => {
+                        let tx = self.phase.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(after).await;
+                            exit_phase(&tx, 128 + signal);
+                        });
+                    }
+                    None => {
+                        self.exit(128 + signal);
+                    }
+                }
             }
             Ok(())
         })
