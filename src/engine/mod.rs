@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::image::ImageStore;
 use crate::store::Store;
-use crate::task::Tasks;
+use crate::task::{TaskService, Tasks};
 use crate::util::lockfile::DataRootLock;
 use container::live::Live;
 
@@ -23,6 +23,7 @@ fn shim_binary() -> PathBuf {
 pub mod container;
 pub mod error;
 pub mod events;
+pub mod host;
 pub mod image;
 pub mod spec;
 pub mod system;
@@ -39,7 +40,8 @@ struct Inner {
     config: Config,
     store: Store,
     images: ImageStore,
-    tasks: Tasks,
+    tasks: Arc<dyn TaskService>,
+    host: Arc<dyn host::Host>,
     live: Live,
     events: events::EventBus,
     started_at: i64,
@@ -47,8 +49,20 @@ struct Inner {
 }
 
 impl Engine {
-    /// Opens the data root (locking it against a second daemon), the store and the image store.
+    /// Opens the data root (locking it against a second daemon), the store and the image store;
+    /// tasks run in shims, containers get mounts and namespaces.
     pub async fn open(config: Config) -> Result<Engine> {
+        let tasks: Arc<dyn TaskService> = Arc::new(Tasks::new(shim_binary()));
+        Engine::open_with(config, tasks, Arc::new(host::Privileged)).await
+    }
+
+    /// As [`Engine::open`], over the given task service and host side (tests use
+    /// `task::fake::FakeTasks` and [`host::DirsOnly`] to run without root).
+    pub async fn open_with(
+        config: Config,
+        tasks: Arc<dyn TaskService>,
+        host: Arc<dyn host::Host>,
+    ) -> Result<Engine> {
         for dir in [&config.data_root, &config.exec_root] {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -57,13 +71,13 @@ impl Engine {
             .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
         let store = Store::open(&config.data_root).await?;
         let images = ImageStore::open(&config.data_root, store.clone()).await?;
-        let tasks = Tasks::new(shim_binary());
         let engine = Engine {
             inner: Arc::new(Inner {
                 config,
                 store,
                 images,
                 tasks,
+                host,
                 live: Live::default(),
                 events: events::EventBus::default(),
                 started_at: crate::util::time::now_nanos(),
@@ -74,8 +88,12 @@ impl Engine {
         Ok(engine)
     }
 
-    pub(crate) fn tasks(&self) -> &Tasks {
-        &self.inner.tasks
+    pub(crate) fn tasks(&self) -> &dyn TaskService {
+        self.inner.tasks.as_ref()
+    }
+
+    pub(crate) fn host(&self) -> Arc<dyn host::Host> {
+        self.inner.host.clone()
     }
 
     pub(crate) fn live(&self) -> &Live {

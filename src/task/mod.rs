@@ -10,6 +10,8 @@
 
 mod client;
 mod error;
+pub mod fake;
+mod service;
 mod spawn;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use tokio::net::UnixStream;
 
 use self::client::Hello;
 pub use self::error::TaskError;
+pub use self::service::{AttachIo, AttachStream, TaskHandle, TaskRef, TaskService};
 use crate::shim::proto::{self, PROTO_LEGACY, PROTO_VERSION, ProcessOp, Request, Response};
 pub use crate::shim::proto::{ExitStatus, ProtoVersion, Status as TaskStatus, TaskState};
 

@@ -7,8 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::api::stream::{escape, stdcopy};
 use crate::engine::container::logs::LogEntry;
+use crate::task::AttachStream;
 
-type LiveStream = tokio::sync::oneshot::Receiver<crate::engine::Result<tokio::net::UnixStream>>;
+type LiveStream = tokio::sync::oneshot::Receiver<crate::engine::Result<AttachStream>>;
 
 /// What an attach does with the client's input.
 pub struct Input {
@@ -27,15 +28,16 @@ pub async fn pump<C>(
     tty: bool,
     mut how: Input,
     client: C,
-    shim: tokio::net::UnixStream,
+    shim: AttachStream,
 ) where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut client_r, mut client_w) = tokio::io::split(client);
-    let (mut shim_r, mut shim_w) = shim.into_split();
+    let (mut shim_r, mut shim_w) = tokio::io::split(shim);
     // Resolves to true when the client typed the detach keys.
     let input = async move {
         if !how.stdin {
+            let _ = shim_w.shutdown().await;
             return false;
         }
         let mut buf = vec![0u8; 32 * 1024];
@@ -66,6 +68,9 @@ pub async fn pump<C>(
         {
             tracing::debug!(container = %id, error = %e, "cannot close stdin");
         }
+        // The shim reads the half-close as this attacher's end of input (a split stream does
+        // not half-close on drop).
+        let _ = shim_w.shutdown().await;
         false
     };
     let output = async move {
@@ -118,7 +123,7 @@ pub fn live_stream(
 ) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
     enum St {
         Waiting(LiveStream),
-        Reading(tokio::net::UnixStream),
+        Reading(AttachStream),
     }
     futures_util::stream::unfold(rx.map(St::Waiting), move |st| async move {
         let mut shim = match st? {

@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 use super::live::PendingAttach;
 use crate::engine::{Engine, Error, Result};
-use crate::task::AttachOptions;
+use crate::task::{AttachOptions, AttachStream};
 
 pub struct AttachSession {
     pub id: String,
@@ -16,7 +16,7 @@ pub struct AttachSession {
     pub stdin: bool,
     /// Resolves to the shim's stream (stdcopy frames out, raw stdin in); none when the client
     /// did not ask for the live streams (`stream=0`).
-    pub stream: Option<oneshot::Receiver<Result<tokio::net::UnixStream>>>,
+    pub stream: Option<oneshot::Receiver<Result<AttachStream>>>,
 }
 
 impl Engine {

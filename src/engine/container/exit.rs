@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use super::state::Status;
 use crate::engine::{Engine, ErrorKind};
-use crate::task::{ExitStatus, Task, TaskError};
+use crate::task::{ExitStatus, TaskError, TaskRef};
 use crate::util::retry::{Backoff, with_backoff};
 
 impl Engine {
-    pub(crate) fn spawn_monitor(&self, id: String, task: Task) {
+    pub(crate) fn spawn_monitor(&self, id: String, task: TaskRef) {
         let engine = self.clone();
         tokio::spawn(async move {
             let exit = engine.wait_for_exit(&id, &task).await;
@@ -19,14 +19,14 @@ impl Engine {
 
     /// Waits for the task's exit. A shim that vanishes still left its exit in exit.json (it writes
     /// it before answering); if not even that, the container is recorded as dead with code 255.
-    async fn wait_for_exit(&self, id: &str, task: &Task) -> ExitStatus {
+    async fn wait_for_exit(&self, id: &str, task: &TaskRef) -> ExitStatus {
         let mut failures = 0;
         loop {
             match task.wait().await {
                 Ok(exit) => return exit,
                 Err(e) => {
                     let paths = self.container_paths(id);
-                    if let Some(exit) = crate::task::Tasks::exit_status(&paths.bundle) {
+                    if let Some(exit) = self.tasks().exit_status(&paths.bundle) {
                         return exit;
                     }
                     failures += 1;
@@ -46,7 +46,7 @@ impl Engine {
     }
 
     /// Records an exit and cleans up. Serialized with start/stop/remove by the operation lock.
-    pub(crate) async fn handle_exit(&self, id: &str, task: Option<Task>, exit: ExitStatus) {
+    pub(crate) async fn handle_exit(&self, id: &str, task: Option<TaskRef>, exit: ExitStatus) {
         let t0 = std::time::Instant::now();
         let lock = self.live().op_lock(id);
         let guard = lock.lock().await;

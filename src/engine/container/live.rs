@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, watch};
 
 use crate::engine::Error;
-use crate::task::{AttachOptions, Task};
+use crate::task::{AttachOptions, AttachStream, TaskRef};
 
 /// Observed by `wait`, `logs -f` and `stop`: changes on every start, exit and removal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,11 +23,11 @@ pub struct Lifecycle {
 /// An attach made before the container started: fulfilled with a shim stream at start.
 pub struct PendingAttach {
     pub opts: AttachOptions,
-    pub reply: oneshot::Sender<Result<tokio::net::UnixStream, Error>>,
+    pub reply: oneshot::Sender<Result<AttachStream, Error>>,
 }
 
 struct Entry {
-    task: Option<Task>,
+    task: Option<TaskRef>,
     lifecycle: watch::Sender<Lifecycle>,
     pending: Vec<PendingAttach>,
     op: Arc<tokio::sync::Mutex<()>>,
@@ -63,11 +63,11 @@ impl Live {
         self.with(id, |e| e.op.clone())
     }
 
-    pub fn task(&self, id: &str) -> Option<Task> {
+    pub fn task(&self, id: &str) -> Option<TaskRef> {
         self.with(id, |e| e.task.clone())
     }
 
-    pub fn set_task(&self, id: &str, task: Option<Task>) {
+    pub fn set_task(&self, id: &str, task: Option<TaskRef>) {
         self.with(id, |e| e.task = task);
     }
 

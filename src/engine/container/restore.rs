@@ -4,7 +4,7 @@
 use super::record::Container;
 use super::state::Status;
 use crate::engine::{Engine, Result};
-use crate::task::{ExitStatus, Tasks};
+use crate::task::ExitStatus;
 
 impl Engine {
     pub(crate) async fn restore(&self) -> Result<()> {
@@ -55,7 +55,7 @@ impl Engine {
                     self.spawn_monitor(row.id.clone(), task);
                 }
                 Err(e) => {
-                    let exit = Tasks::exit_status(&paths.bundle).unwrap_or_else(|| {
+                    let exit = self.tasks().exit_status(&paths.bundle).unwrap_or_else(|| {
                         tracing::warn!(container = %row.id, error = %e, "shim gone without an exit record");
                         ExitStatus {
                             code: 255,

@@ -86,6 +86,7 @@ impl Engine {
         // Filesystem, namespace and files: blocking work, off the async runtime. The network
         // namespace and the root filesystem do not depend on each other: made side by side.
         let images = self.images().clone();
+        let (fs_host, ns_host) = (self.host(), self.host());
         let fs_paths = paths.clone();
         let ns_paths = paths.clone();
         let extra_hosts = host.extra_hosts.clone().unwrap_or_default();
@@ -101,7 +102,7 @@ impl Engine {
             let p = fs_paths;
             // Debris of an earlier run (a crash between exit and cleanup) goes first.
             let _ = std::fs::remove_file(p.bundle.join("exit.json"));
-            images.mount_rootfs(&layers, &p.rw, &p.rootfs)?;
+            fs_host.mount_rootfs(&images, &layers, &p.rw, &p.rootfs)?;
             // dockerd creates a missing working directory, resolved inside the container.
             if let Some(wd) = workdir
                 && let Some(dir) = spec::resolve_in_root(&p.rootfs, std::path::Path::new(&wd))
@@ -118,12 +119,7 @@ impl Engine {
             if host_network {
                 return Ok(());
             }
-            crate::network::sandbox::remove(&ns_paths.netns)
-                .and_then(|_| crate::network::sandbox::create(&ns_paths.netns))
-                .map_err(|e| {
-                    tracing::warn!(error = ?e, "cannot create the network namespace");
-                    Error::internal(format!("cannot set up the container's network: {e}"))
-                })
+            ns_host.create_netns(&ns_paths.netns)
         });
         let (filesystem, namespace) = tokio::join!(filesystem, namespace);
         let joined = |r: std::result::Result<Result<()>, tokio::task::JoinError>| {
@@ -270,14 +266,15 @@ impl Engine {
     /// Unmounts the root filesystem and removes the network namespace (best effort, logged).
     pub(crate) async fn release_resources(&self, id: &str, paths: &ContainerPaths) {
         let images = self.images().clone();
+        let host = self.host();
         let rootfs = paths.rootfs.clone();
         let netns = paths.netns.clone();
         let id = id.to_string();
         let _ = tokio::task::spawn_blocking(move || {
-            if let Err(e) = images.unmount_rootfs(&rootfs) {
+            if let Err(e) = host.unmount_rootfs(&images, &rootfs) {
                 tracing::warn!(container = %id, error = %e, "cannot unmount the root filesystem");
             }
-            if let Err(e) = crate::network::sandbox::remove(&netns) {
+            if let Err(e) = host.remove_netns(&netns) {
                 tracing::warn!(container = %id, error = %e, "cannot remove the network namespace");
             }
         })
