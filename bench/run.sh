@@ -5,6 +5,8 @@
 #   2. RSS, PSS and private memory of an idle per-container shim (berth-shim vs
 #      containerd-shim-runc-v2)
 #   3. floors: `runc run` of the same busybox bundle, and the CLI alone (`docker ps -q`)
+#   5. event delivery: a `start` event's receipt by a GET /events subscriber minus its timeNano
+#      (bench/events_delay.py), median and worst of 20 starts
 #   4. churn: CHURN_CLIENTS parallel clients running `docker run --rm` back to back for
 #      CHURN_SECONDS, container cycles per second and errors (bench/churn.sh), each daemon alone
 # Both daemons run on their own sockets and roots under a temp dir and are removed afterwards.
@@ -111,6 +113,10 @@ CHURN_SECONDS=${CHURN_SECONDS:-30}
 read -r b_ok b_err b_hung b_rate < <(bench/churn.sh "$BERTH" "$CHURN_CLIENTS" "$CHURN_SECONDS")
 read -r d_ok d_err d_hung d_rate < <(bench/churn.sh "$DOCKERD" "$CHURN_CLIENTS" "$CHURN_SECONDS")
 
+# ---- 5. event delivery ------------------------------------------------------------------------
+read -r b_ev b_ev_max < <(python3 bench/events_delay.py "$WORK/berth/d.sock" 20)
+read -r d_ev d_ev_max < <(python3 bench/events_delay.py "${DOCKERD#unix://}" 20)
+
 ratio=$(awk -v b="$berth_ms" -v d="$dockerd_ms" 'BEGIN {printf "%.2f", b/d}')
 div() { awk -v b="$1" -v d="$2" 'BEGIN {printf "%.2f", b/d}'; }
 cat <<REPORT
@@ -124,4 +130,5 @@ cat <<REPORT
 | the CLI alone: \`docker ps -q\` against berth, median (ms) | $cli_ms | | |
 | churn: $CHURN_CLIENTS clients \`run --rm\` for ${CHURN_SECONDS} s, cycles/s | $b_rate | $d_rate | $(div "$b_rate" "$d_rate") (higher: berth faster) |
 | churn: cycles done / errors / hung | $b_ok / $b_err / $b_hung | $d_ok / $d_err / $d_hung | |
+| \`start\` event delivery, median / worst of 20 (ms) | $b_ev / $b_ev_max | $d_ev / $d_ev_max | $(div "$b_ev" "$d_ev") |
 REPORT

@@ -17,10 +17,10 @@ use crate::api::stream::attach::{Input, live_stream, pump, replay_stream, tokio_
 use crate::api::stream::{escape, hijack, stdcopy};
 use crate::api::version::ApiVersion;
 use crate::engine::ErrorKind;
+use crate::engine::container::AttachOptions;
 use crate::engine::container::logs::{LogOptions, parse_time_bound};
 use crate::engine::container::wait::WaitCondition;
 use crate::models::ContainerCreateBody;
-use crate::engine::container::AttachOptions;
 
 pub const TABLE: &[(&str, &str)] = &[
     ("POST", "/containers/create"),
