@@ -6,8 +6,8 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::api::stream::{escape, stdcopy};
+use crate::engine::container::AttachStream;
 use crate::engine::container::logs::LogEntry;
-use crate::task::AttachStream;
 
 type LiveStream = tokio::sync::oneshot::Receiver<crate::engine::Result<AttachStream>>;
 

@@ -19,6 +19,6 @@ pub mod stop;
 pub mod transition;
 pub mod wait;
 
-pub use crate::task::AttachOptions;
+pub use crate::task::{AttachOptions, AttachStream};
 pub use record::Container;
 pub use state::{ContainerState, Status};
