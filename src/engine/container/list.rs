@@ -36,6 +36,7 @@ impl Engine {
         let started = std::time::Instant::now();
         let mut filter = ContainerFilter::new(&opts.filters, opts.all, opts.limit)?;
         let list = self.listed_containers().await?;
+        let read = started.elapsed();
         let ancestors = if filter.ancestors.is_empty() {
             None
         } else {
@@ -63,6 +64,7 @@ impl Engine {
         tracing::debug!(
             listed = list.len(),
             shown = out.len(),
+            read_micros = read.as_micros() as u64,
             micros = started.elapsed().as_micros() as u64,
             "containers listed"
         );
