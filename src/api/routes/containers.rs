@@ -18,6 +18,8 @@ use crate::api::stream::{escape, hijack, stdcopy};
 use crate::api::version::ApiVersion;
 use crate::engine::ErrorKind;
 use crate::engine::container::AttachOptions;
+use crate::engine::container::filter::atoi;
+use crate::engine::container::list::ListOptions;
 use crate::engine::container::logs::{LogOptions, parse_time_bound};
 use crate::engine::container::wait::WaitCondition;
 use crate::models::ContainerCreateBody;
@@ -69,7 +71,17 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, query: Query) -> ApiResult<Response> {
-    Ok(ok(&state.engine.list_containers(query.bool("all")).await?))
+    let limit = match query.get("limit") {
+        Some(v) if !v.is_empty() => atoi(v).map_err(ApiError::invalid)?,
+        _ => 0,
+    };
+    let opts = ListOptions {
+        all: query.bool("all"),
+        limit,
+        size: query.bool("size"),
+        filters: query.filters()?,
+    };
+    Ok(ok(&state.engine.list_containers(opts).await?))
 }
 
 async fn inspect(

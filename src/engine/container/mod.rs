@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod create;
 pub mod exit;
+pub mod filter;
 pub mod inspect;
 pub mod kill;
 pub mod list;
