@@ -12,7 +12,8 @@ set -euo pipefail
 #   iproute2 iptables   -> container networking
 #   hyperfine           -> benchmarks
 #   curl                -> raw API calls over the unix socket
-PKGS=(busybox-static skopeo umoci jq docker.io runc iproute2 iptables hyperfine curl)
+#   e2fsprogs           -> mkfs.ext4 for the full-disk test's small loop-mounted data root
+PKGS=(busybox-static skopeo umoci jq docker.io runc iproute2 iptables hyperfine curl e2fsprogs)
 
 # The stock, new docker CLI is what tests drive. Debian's docker.io ships an
 # older CLI at /usr/bin/docker, so tests must use this exact path.

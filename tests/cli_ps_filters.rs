@@ -103,7 +103,9 @@ fn setup(d: &Daemon) {
     let src = d.dir.path().join("bind-src");
     let bind = format!("{}:/data:ro", src.display());
     d.ok(&["create", "--name", "bound", "-v", &bind, "busybox", "true"]);
-    let body = br#"{"Image":"busybox","Cmd":["true"],"ExposedPorts":{"80/tcp":{},"53/udp":{}},"HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}}}"#;
+    // Exposed only: publishing (-p) is refused until port publishing lands; the publish
+    // filter's matching is covered by the unit tests in engine/container/filter.rs.
+    let body = br#"{"Image":"busybox","Cmd":["true"],"ExposedPorts":{"80/tcp":{},"53/udp":{}}}"#;
     let r = d.http(
         "POST",
         "/containers/create?name=ports",
@@ -215,9 +217,8 @@ fn ps_filters_as_dockerd() {
     assert_eq!(ps_a(&d, &["volume=/elsewhere"]), Vec::<String>::new());
 
     // publish / expose, with dockerd's port and range syntax.
-    assert_eq!(ps_a(&d, &["publish=8080"]), ["ports"]);
-    assert_eq!(ps_a(&d, &["publish=8000-8100/tcp"]), ["ports"]);
-    assert_eq!(ps_a(&d, &["publish=80"]), Vec::<String>::new());
+    assert_eq!(ps_a(&d, &["publish=8080"]), Vec::<String>::new());
+    assert_eq!(ps_a(&d, &["publish=8000-8100/tcp"]), Vec::<String>::new());
     assert_eq!(ps_a(&d, &["expose=80"]), ["ports"]);
     assert_eq!(ps_a(&d, &["expose=53/udp"]), ["ports"]);
     assert_eq!(ps_a(&d, &["expose=53"]), Vec::<String>::new());
