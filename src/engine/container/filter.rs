@@ -106,13 +106,7 @@ pub struct ListedPortBinding {
 impl Listed {
     /// Parses what lists need of a row; a damaged row is an error naming the container.
     pub fn from_row(row: ContainerRow) -> Result<Listed> {
-        let damaged = |what: &str, e: serde_json::Error| {
-            Error::internal(format!(
-                "container {} ({}) has a damaged {what} record: {e}",
-                row.name.trim_start_matches('/'),
-                row.id
-            ))
-        };
+        let damaged = |what: &str, e| super::record::damaged(&row, what, e);
         Ok(Listed {
             config: serde_json::from_str(&row.config).map_err(|e| damaged("config", e))?,
             host: serde_json::from_str(&row.host_config).map_err(|e| damaged("host config", e))?,

@@ -25,15 +25,18 @@ pub struct Container {
     pub layers: Vec<String>,
 }
 
+/// The error for a row whose `what` (config, state, ...) does not parse, naming the container.
+pub(crate) fn damaged(row: &ContainerRow, what: &str, e: serde_json::Error) -> Error {
+    Error::internal(format!(
+        "container {} ({}) has a damaged {what} record: {e}",
+        row.name.trim_start_matches('/'),
+        row.id
+    ))
+}
+
 impl Container {
     pub fn from_row(row: ContainerRow) -> Result<Container> {
-        let damaged = |what: &str, e: serde_json::Error| {
-            Error::internal(format!(
-                "container {} ({}) has a damaged {what} record: {e}",
-                row.name.trim_start_matches('/'),
-                row.id
-            ))
-        };
+        let damaged = |what: &str, e| damaged(&row, what, e);
         Ok(Container {
             config: serde_json::from_str(&row.config).map_err(|e| damaged("config", e))?,
             host: serde_json::from_str(&row.host_config).map_err(|e| damaged("host config", e))?,
