@@ -142,7 +142,9 @@ fn exec_detached_with_a_pid_file() {
             .trim()
             .parse()
             .unwrap();
-        let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+        // runc writes the pid file before its `runc init` has exec'd the command (the
+        // process may still be runc, or mid-execve with an empty cmdline): wait, bounded.
+        let cmdline = settled_cmdline(pid, "sleep\u{0}3000\u{0}", Duration::from_secs(5));
         assert_eq!(cmdline, "sleep\u{0}3000\u{0}", "[{}]", rt.name);
         let json: Vec<i32> =
             serde_json::from_str(&c.runtime_ok(&["ps", "--format", "json", &c.id]))

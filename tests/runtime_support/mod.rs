@@ -265,6 +265,19 @@ pub fn wait_pid_gone(pid: i32, timeout: Duration) -> bool {
     unsafe { libc::poll(&mut p, 1, timeout.as_millis() as i32) > 0 }
 }
 
+/// The process's cmdline once it equals `want`, or its last value after `bound`. No event
+/// tells another process's execve apart, so this re-reads (test-only, bounded).
+pub fn settled_cmdline(pid: i32, want: &str, bound: Duration) -> String {
+    let deadline = std::time::Instant::now() + bound;
+    loop {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if now == want || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 pub struct Container {
     pub rt: Runtime,
     pub id: String,
