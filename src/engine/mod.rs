@@ -11,6 +11,7 @@ use crate::store::Store;
 use crate::task::{TaskService, Tasks};
 use crate::util::lockfile::DataRootLock;
 use container::live::Live;
+use container::view::View;
 
 /// `berth-shim`, installed beside `berthd` (tests and `cargo run` find it in the same target dir).
 fn shim_binary() -> PathBuf {
@@ -43,6 +44,7 @@ struct Inner {
     tasks: Arc<dyn TaskService>,
     host: Arc<dyn host::Host>,
     live: Live,
+    view: View,
     events: events::EventBus,
     started_at: i64,
     _lock: DataRootLock,
@@ -79,11 +81,13 @@ impl Engine {
                 tasks,
                 host,
                 live: Live::default(),
+                view: View::default(),
                 events: events::EventBus::default(),
                 started_at: crate::util::time::now_nanos(),
                 _lock: lock,
             }),
         };
+        engine.view().load(engine.store().containers().await?);
         engine.restore().await?;
         Ok(engine)
     }
@@ -98,6 +102,11 @@ impl Engine {
 
     pub(crate) fn live(&self) -> &Live {
         &self.inner.live
+    }
+
+    /// The containers as lists see them, mirrored from the store's writes.
+    pub(crate) fn view(&self) -> &View {
+        &self.inner.view
     }
 
     pub(crate) fn events(&self) -> &events::EventBus {

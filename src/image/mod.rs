@@ -178,9 +178,13 @@ impl ImageStore {
 impl ImageStore {
     /// Deletes a container's record and the layers only it still used (its image may be gone).
     /// Returns false when there was no such container.
-    pub async fn delete_container_record(&self, id: &str) -> Result<bool, ImageError> {
+    pub async fn delete_container_record(
+        &self,
+        id: &str,
+        then: impl FnOnce(),
+    ) -> Result<bool, ImageError> {
         let _guard = self.layer_lock.lock().await;
-        let (existed, orphaned) = self.store.delete_container(id).await?;
+        let (existed, orphaned) = self.store.delete_container_then(id, then).await?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.remove_layer_dirs(&orphaned))
             .await

@@ -21,6 +21,15 @@ pub struct ContainerRow {
 impl Store {
     /// Inserts a new container; a taken name or ID gives `StoreError::Duplicate`.
     pub async fn insert_container(&self, c: &ContainerRow) -> Result<(), StoreError> {
+        self.insert_container_then(c, || {}).await
+    }
+
+    /// [`Store::insert_container`], running `then` once committed, before any other write.
+    pub async fn insert_container_then(
+        &self,
+        c: &ContainerRow,
+        then: impl FnOnce(),
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, host_config, state, layers)
@@ -38,7 +47,7 @@ impl Store {
         .execute(tx.conn())
         .await;
         match inserted {
-            Ok(_) => tx.commit().await,
+            Ok(_) => tx.commit_then(then).await,
             // A taken name is common (compose, retries): end the transaction, keep the writer.
             Err(e) => {
                 tx.rollback().await;
@@ -101,6 +110,18 @@ impl Store {
         old: &str,
         new: &str,
     ) -> Result<bool, StoreError> {
+        self.swap_container_state_then(id, old, new, || {}).await
+    }
+
+    /// [`Store::swap_container_state`], running `then` once the new state is committed (not
+    /// when the row changed meanwhile), before any other write.
+    pub async fn swap_container_state_then(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+        then: impl FnOnce(),
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE containers SET state = ? WHERE id = ? AND state = ?")
             .bind(new)
@@ -109,13 +130,26 @@ impl Store {
             .execute(tx.conn())
             .await?
             .rows_affected();
-        tx.commit().await?;
+        if n == 1 {
+            tx.commit_then(then).await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(n == 1)
     }
 
     /// Deletes a container, and the layers that neither an image nor another container uses, in
     /// one transaction. Returns whether it existed and the diff IDs of the orphaned layers.
     pub async fn delete_container(&self, id: &str) -> Result<(bool, Vec<String>), StoreError> {
+        self.delete_container_then(id, || {}).await
+    }
+
+    /// [`Store::delete_container`], running `then` once the deletion is committed.
+    pub async fn delete_container_then(
+        &self,
+        id: &str,
+        then: impl FnOnce(),
+    ) -> Result<(bool, Vec<String>), StoreError> {
         let mut tx = self.begin_write().await?;
         let layers: Option<(String,)> =
             sqlx::query_as("SELECT layers FROM containers WHERE id = ?")
@@ -134,7 +168,7 @@ impl Store {
         // sweep, or image removal, collects them).
         let diff_ids: Vec<String> = serde_json::from_str(&layers).unwrap_or_default();
         let orphaned = super::sweep_orphan_layers(&mut tx, diff_ids).await?;
-        tx.commit().await?;
+        tx.commit_then(then).await?;
         Ok((true, orphaned))
     }
 }

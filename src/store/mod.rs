@@ -123,9 +123,16 @@ impl WriteTx<'_> {
         }
     }
 
-    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.commit_then(|| {}).await
+    }
+
+    /// Commits, then runs `then` while still holding the writer: what mirrors the store in
+    /// memory sees its writes in the order they were committed.
+    pub(crate) async fn commit_then(mut self, then: impl FnOnce()) -> Result<(), StoreError> {
         sqlx::query("COMMIT").execute(self.conn()).await?;
         self.open = false;
+        then();
         Ok(())
     }
 

@@ -123,7 +123,12 @@ impl Engine {
         // a digit, then the short ID.
         let mut retry = 0;
         loop {
-            match self.store().insert_container(&row).await {
+            let listed = super::filter::Listed::from_row(row.clone())?;
+            let inserted = self
+                .store()
+                .insert_container_then(&row, || self.view().insert(listed))
+                .await;
+            match inserted {
                 Ok(()) => break,
                 Err(StoreError::Duplicate(_))
                     if chosen.is_none() && retry < names::GENERATE_ATTEMPTS =>

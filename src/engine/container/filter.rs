@@ -6,6 +6,7 @@
 //! filter reads, parsed from the store row without the rest of its config (a list of 1000
 //! containers must not pay for 1000 full HostConfigs).
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
@@ -417,9 +418,9 @@ impl ContainerFilter {
     /// each is a prefix of, `before`/`since` to a container (full ID or exact name; a unique
     /// ID prefix too, as dockerd before 25 took), and sets the image IDs `ancestor` stands for
     /// (None when no `ancestor` filter was given).
-    pub fn resolve(
+    pub fn resolve<L: Borrow<Listed>>(
         &mut self,
-        list: &[Listed],
+        list: &[L],
         ancestor_ids: Option<HashSet<String>>,
     ) -> Result<()> {
         if !self.id_values.is_empty() {
@@ -428,7 +429,10 @@ impl ContainerFilter {
                 if v.is_empty() {
                     continue;
                 }
-                let mut found = list.iter().filter(|c| c.id.starts_with(v.as_str()));
+                let mut found = list
+                    .iter()
+                    .map(Borrow::borrow)
+                    .filter(|c| c.id.starts_with(v.as_str()));
                 // An ambiguous prefix matches nothing, as dockerd's GetByPrefix fails on it.
                 if let (Some(c), None) = (found.next(), found.next()) {
                     ids.insert(c.id.clone());
@@ -444,10 +448,10 @@ impl ContainerFilter {
 
     /// The containers to show, from the list newest first, with dockerd's iteration: skip until
     /// `before`'s container, stop at `since`'s, stop after `limit`.
-    pub fn select<'a>(&self, list: &'a [Listed]) -> Vec<&'a Listed> {
+    pub fn select<'a, L: Borrow<Listed>>(&self, list: &'a [L]) -> Vec<&'a Listed> {
         let mut out = Vec::new();
         let mut skipping = self.before_id.is_some();
-        for c in list {
+        for c in list.iter().map(Borrow::borrow) {
             if skipping {
                 skipping = self.before_id.as_deref() != Some(c.id.as_str());
                 continue;
@@ -570,16 +574,16 @@ fn is_task(filters: &Filters) -> Result<Option<bool>> {
 
 /// A `before`/`since` container: full ID, exact name (with or without the slash), else a
 /// unique ID prefix.
-fn find(list: &[Listed], v: &str) -> Result<String> {
+fn find<L: Borrow<Listed>>(list: &[L], v: &str) -> Result<String> {
     let bare = v.strip_prefix('/').unwrap_or(v);
-    if let Some(c) = list
-        .iter()
+    let list = || list.iter().map(Borrow::borrow);
+    if let Some(c) = list()
         .find(|c| c.id == v)
-        .or_else(|| list.iter().find(|c| c.bare_name() == bare))
+        .or_else(|| list().find(|c| c.bare_name() == bare))
     {
         return Ok(c.id.clone());
     }
-    let mut found = list.iter().filter(|c| !v.is_empty() && c.id.starts_with(v));
+    let mut found = list().filter(|c| !v.is_empty() && c.id.starts_with(v));
     match (found.next(), found.next()) {
         (Some(c), None) => Ok(c.id.clone()),
         _ => Err(Error::no_such_container(v)),

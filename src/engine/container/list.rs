@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::filter::{ContainerFilter, Listed};
 use super::state::Status;
@@ -34,7 +35,7 @@ impl Engine {
     pub async fn list_containers(&self, opts: ListOptions) -> Result<Vec<ContainerSummary>> {
         let started = std::time::Instant::now();
         let mut filter = ContainerFilter::new(&opts.filters, opts.all, opts.limit)?;
-        let list = self.listed_containers().await?;
+        let list = self.listed_containers();
         let read = started.elapsed();
         let ancestors = if filter.ancestors.is_empty() {
             None
@@ -70,25 +71,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// Every container as lists see it, newest first. A damaged record is left out, with an
-    /// error in the log naming it (it can still be inspected, which says what is wrong, and
-    /// removed).
-    async fn listed_containers(&self) -> Result<Vec<Listed>> {
-        let rows = self.store().containers().await?;
-        // Parsing 1000 rows is a few milliseconds of CPU: off the async workers.
-        tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .filter_map(|row| match Listed::from_row(row) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        tracing::error!(error = %e, "container left out of the list");
-                        None
-                    }
-                })
-                .collect()
-        })
-        .await
-        .map_err(|e| Error::internal(format!("listing containers: {e}")))
+    /// Every container as lists see it, newest first, from the in-memory view (a damaged
+    /// record is not in it: see [`super::view::View::load`]).
+    fn listed_containers(&self) -> Vec<Arc<Listed>> {
+        self.view().snapshot()
     }
 
     /// The image IDs `ancestor` values stand for. As dockerd, a value naming no image is
@@ -155,7 +141,7 @@ impl Engine {
             paused: 0,
             stopped: 0,
         };
-        for row in self.listed_containers().await? {
+        for row in self.listed_containers() {
             c.total += 1;
             match row.state.status {
                 Status::Running | Status::Restarting => c.running += 1,

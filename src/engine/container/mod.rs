@@ -18,6 +18,7 @@ pub mod start;
 pub mod state;
 pub mod stop;
 pub mod transition;
+pub mod view;
 pub mod wait;
 
 pub use crate::task::{AttachOptions, AttachStream};

@@ -118,7 +118,9 @@ impl Engine {
     async fn delete_container(&self, id: &str) -> Result<()> {
         let paths = self.container_paths(id);
         self.release_resources(id, &paths).await;
-        self.images().delete_container_record(id).await?;
+        self.images()
+            .delete_container_record(id, || self.view().remove(id))
+            .await?;
         let dirs = [paths.dir.clone(), paths.bundle.clone()];
         tokio::task::spawn_blocking(move || {
             for d in dirs {

@@ -1,5 +1,5 @@
 //! The one door for container state changes: a compare-and-set of the stored state in one
-//! transaction, dockerd's lifecycle rules checked, the in-memory lifecycle (what `wait`, `logs
+//! transaction, dockerd's lifecycle rules checked, the list view and the in-memory lifecycle (what `wait`, `logs
 //! -f` and `stop` watch) updated, and the event published. No other code writes the state.
 
 use super::record::Container;
@@ -47,7 +47,9 @@ impl Engine {
         }
         let swapped = self
             .store()
-            .swap_container_state(&c.id, &old.to_json(), &new.to_json())
+            .swap_container_state_then(&c.id, &old.to_json(), &new.to_json(), || {
+                self.view().set_state(&c.id, &new)
+            })
             .await?;
         if !swapped {
             return Err(Error::conflict(format!(
