@@ -905,3 +905,62 @@ fn attach_without_upgrade_is_a_raw_stream_until_close() {
     );
     d.ok(&["rm", id]);
 }
+
+#[test]
+fn detach_keys_end_a_terminal_attach_and_the_container_runs_on() {
+    use std::io::Read;
+    let d = daemon();
+    d.ok(&["run", "-dit", "--name", "term", "busybox", "sh"]);
+    let r = d.http(
+        "POST",
+        "/containers/term/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-",
+        None,
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("Invalid detach keys (ctrl-) provided"),
+        "{}",
+        r.text()
+    );
+    let mut conn = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /v1.53/containers/term/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=q,w HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert!(head.starts_with("http/1.1 101 "), "{head}");
+    // A partial match (q, then not w) is forwarded as typed: the shell sees "q1".
+    conn.write_all(b"echo q1-$((40+2))\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("q1-42") {
+        let n = conn
+            .read(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&seen)));
+        assert!(
+            n > 0,
+            "attach ended early: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // The keys end the attach (the connection closes); the container runs on.
+    conn.write_all(b"qw").unwrap();
+    let mut rest = Vec::new();
+    conn.read_to_end(&mut rest).expect("the attach ends");
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.Running}}", "term"])
+            .trim(),
+        "true"
+    );
+    d.ok(&["rm", "-f", "term"]);
+}

@@ -11,6 +11,7 @@
 mod client;
 mod error;
 pub mod fake;
+mod output;
 mod service;
 mod spawn;
 
@@ -22,6 +23,7 @@ use tokio::net::UnixStream;
 
 use self::client::Hello;
 pub use self::error::TaskError;
+pub use self::output::read_output;
 pub use self::service::{AttachIo, AttachStream, TaskHandle, TaskRef, TaskService};
 use crate::shim::proto::{self, PROTO_LEGACY, PROTO_VERSION, ProcessOp, Request, Response};
 pub use crate::shim::proto::{ExitStatus, ProtoVersion, Status as TaskStatus, TaskState};

@@ -13,10 +13,9 @@ use crate::api::AppState;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{DockerJson, Query};
 use crate::api::json::{json_response, ok};
-use crate::api::stream::attach::{Input, live_stream, pump, replay_stream, tokio_stream_from};
-use crate::api::stream::{escape, hijack, stdcopy};
+use crate::api::stream::attach::{encode, replay_stream, tokio_stream_from};
+use crate::api::stream::{hijack, stdcopy};
 use crate::api::version::ApiVersion;
-use crate::engine::ErrorKind;
 use crate::engine::container::AttachOptions;
 use crate::engine::container::filter::atoi;
 use crate::engine::container::list::ListOptions;
@@ -156,20 +155,11 @@ async fn restart(
     query: Query,
 ) -> ApiResult<Response> {
     let t = timeout_param(&query)?;
-    match state
+    state
         .engine
-        .stop_container(&id, query.get("signal"), t)
-        .await
-    {
-        Ok(()) => {}
-        Err(e) if e.kind == ErrorKind::NotModified => {}
-        Err(e) => return Err(e.into()),
-    }
-    match state.engine.start_container(&id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(e) if e.kind == ErrorKind::NotModified => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(e) => Err(e.into()),
-    }
+        .restart_container(&id, query.get("signal"), t)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn kill(
@@ -228,15 +218,11 @@ async fn attach(
         stdout: query.bool("stdout"),
         stderr: query.bool("stderr"),
     };
-    let detach_keys = match query.get("detachKeys").filter(|k| !k.is_empty()) {
-        Some(k) => escape::parse(k).map_err(ApiError::invalid)?,
-        None => escape::DEFAULT_KEYS.to_vec(),
-    };
     // As dockerd: `logs=1` replays what the log holds first, `stream=1` then goes live.
     let (out, err) = (opts.stdout, opts.stderr);
     let session = state
         .engine
-        .attach_container(&id, opts, query.bool("stream"))
+        .attach_container(&id, opts, query.bool("stream"), query.get("detachKeys"))
         .await?;
     let replay = if query.bool("logs") && (out || err) {
         let only = LogOptions {
@@ -255,8 +241,8 @@ async fn attach(
         // response is how hyper sends a body delimited by closing the connection. Stdin is not
         // read on this path.
         let tty = session.tty;
-        let body =
-            Body::from_stream(replay_stream(replay, tty).chain(live_stream(session.stream, tty)));
+        let live = session.output(move |s, b| encode(s, b, tty)).map(Ok);
+        let body = Body::from_stream(replay_stream(replay, tty).chain(live));
         return Ok(Response::builder()
             .status(StatusCode::OK)
             .version(axum::http::Version::HTTP_10)
@@ -265,7 +251,6 @@ async fn attach(
             .unwrap_or_default());
     }
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let engine = state.engine.clone();
     tokio::spawn(async move {
         let mut client = match hijack::upgraded(on_upgrade).await {
             Ok(c) => c,
@@ -274,31 +259,14 @@ async fn attach(
                 return;
             }
         };
-        let mut replayed = replay_stream(replay, session.tty);
+        let tty = session.tty;
+        let mut replayed = replay_stream(replay, tty);
         while let Some(Ok(bytes)) = replayed.next().await {
             if client.write_all(&bytes).await.is_err() {
                 return;
             }
         }
-        let Some(live) = session.stream else {
-            let _ = client.shutdown().await;
-            return;
-        };
-        let shim = match live.await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "attach ended before the container ran");
-                return;
-            }
-            Err(_) => return,
-        };
-        let input = Input {
-            stdin: session.stdin,
-            stdin_once: session.stdin_once,
-            // As dockerd: only a terminal attach watches for the detach keys.
-            detach: session.tty.then(|| escape::Detector::new(detach_keys)),
-        };
-        pump(engine, session.id, session.tty, input, client, shim).await;
+        session.pump(client, move |s, b| encode(s, b, tty)).await;
     });
     Ok(hijack::upgrade_response(content_type))
 }

@@ -124,9 +124,12 @@ impl Engine {
             }
         }
         self.live().set_task(id, None);
+        // Read under the lock: a restart clears it only once its start (which needs the lock)
+        // is done.
+        let auto_remove = c.host.auto_remove == Some(true) && !self.live().manual_restart(id);
         drop(guard);
         tracing::debug!(container = %id, elapsed = ?t0.elapsed(), "exit recorded and resources released");
-        if c.host.auto_remove == Some(true) {
+        if auto_remove {
             self.auto_remove(id).await;
         }
     }

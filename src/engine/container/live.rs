@@ -33,6 +33,8 @@ struct Entry {
     op: Arc<tokio::sync::Mutex<()>>,
     /// A removal is under way (dockerd's RemovalInProgress): starts are refused.
     removing: bool,
+    /// A `docker restart` is stopping it: its exit does not trigger `--rm`.
+    manual_restart: bool,
 }
 
 impl Entry {
@@ -43,6 +45,7 @@ impl Entry {
             pending: Vec::new(),
             op: Arc::new(tokio::sync::Mutex::new(())),
             removing: false,
+            manual_restart: false,
         }
     }
 }
@@ -96,6 +99,15 @@ impl Live {
     pub fn removing(&self, id: &str) -> bool {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.get(id).is_some_and(|e| e.removing)
+    }
+
+    pub fn set_manual_restart(&self, id: &str, on: bool) {
+        self.with(id, |e| e.manual_restart = on);
+    }
+
+    pub fn manual_restart(&self, id: &str) -> bool {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).is_some_and(|e| e.manual_restart)
     }
 
     /// Tells the watchers what a state change means to them: running or not, and an exit.

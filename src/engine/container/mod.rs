@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod detach_keys;
 pub mod exit;
 pub mod filter;
 pub mod inspect;
@@ -13,6 +14,7 @@ pub mod names;
 pub mod paths;
 pub mod record;
 pub mod remove;
+pub mod restart;
 pub mod restore;
 pub mod start;
 pub mod state;

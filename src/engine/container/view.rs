@@ -90,7 +90,12 @@ mod tests {
         damaged.config = "{".into();
         v.load(vec![row("a", 1), row("b", 2), damaged]);
         v.insert(Listed::from_row(row("c", 2)).unwrap());
-        let ids = |v: &View| v.snapshot().iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+        let ids = |v: &View| {
+            v.snapshot()
+                .iter()
+                .map(|l| l.id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&v), ["b", "c", "a"], "damaged row left out, ties by ID");
         let before = v.snapshot();
         let running = ContainerState {
@@ -100,7 +105,11 @@ mod tests {
         v.set_state("a", &running);
         v.set_state("gone", &running);
         assert_eq!(v.snapshot()[2].state.status, Status::Running);
-        assert_eq!(before[2].state.status, Status::Created, "snapshots do not change");
+        assert_eq!(
+            before[2].state.status,
+            Status::Created,
+            "snapshots do not change"
+        );
         v.remove("b");
         assert_eq!(ids(&v), ["c", "a"]);
     }
