@@ -274,7 +274,7 @@ async fn bad_exec_requests_are_refused_clearly() {
         .await
         .unwrap();
     let err = within(BOUND, task.exec_start("missing")).await.unwrap_err();
-    assert!(matches!(err, TaskError::Runtime(_)), "{err:?}");
+    assert!(matches!(err, TaskError::Runtime { .. }), "{err:?}");
     let exit = within(BOUND, task.exec_wait("missing")).await.unwrap();
     assert!(matches!(exit.code, 126 | 127), "{exit:?}");
     // No files of the failed start are left in the state dir.

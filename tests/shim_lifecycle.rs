@@ -178,13 +178,13 @@ async fn runtime_errors_carry_the_runtime_message() {
         .inspect(|t| fx.track(t));
     let msg = match err {
         // runc 1.1 finds the missing binary at create...
-        Err(TaskError::Runtime(msg)) => msg,
+        Err(TaskError::Runtime { message, .. }) => message,
         // ...or, for runtimes that look later, at start.
         Ok(task) => {
             let e = within(BOUND, task.start()).await.unwrap_err();
             within(BOUND, task.delete()).await.unwrap();
             match e {
-                TaskError::Runtime(m) => m,
+                TaskError::Runtime { message, .. } => message,
                 other => panic!("not a runtime error: {other:?}"),
             }
         }

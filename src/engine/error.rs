@@ -115,7 +115,7 @@ impl From<crate::task::TaskError> for Error {
             T::NotFound | T::Precondition(_) | T::Unsupported { .. } => ErrorKind::Conflict,
             T::NoSuchProcess(_) => ErrorKind::NotFound,
             T::ShimGone { .. }
-            | T::Runtime(_)
+            | T::Runtime { .. }
             | T::Timeout { .. }
             | T::Shim(_)
             | T::Spawn { .. }
@@ -151,7 +151,7 @@ mod tests {
         assert!(e.source().is_some_and(|s| s.to_string() == "not running"));
         let e: Error = crate::store::StoreError::Duplicate("name taken".into()).into();
         assert_eq!(e.kind, ErrorKind::Conflict);
-        let e: Error = crate::task::TaskError::Runtime("boom".into()).into();
+        let e: Error = crate::task::TaskError::runtime("boom").into();
         assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Internal, "boom"));
         assert!(Error::invalid("x").source().is_none());
     }

@@ -12,9 +12,13 @@ pub enum TaskError {
     /// `socket` (under the exec root) is for logs, not the message clients see.
     #[error("the container's shim is gone: {source}")]
     ShimGone { socket: PathBuf, source: io::Error },
-    /// The OCI runtime failed; the message is the runtime's own, for users to see.
-    #[error("{0}")]
-    Runtime(String),
+    /// The OCI runtime failed; the message is the runtime's own, for users to see, and what
+    /// it says about the container's command is in `cause`.
+    #[error("{message}")]
+    Runtime {
+        message: String,
+        cause: RuntimeCause,
+    },
     /// No shim was ever started in that state directory (or it was deleted).
     #[error("no such task")]
     NotFound,
@@ -48,11 +52,56 @@ pub enum TaskError {
     NoSuchProcess(String),
 }
 
+/// Why the runtime failed, as far as the container's command goes: dockerd gives `docker run`
+/// 127 for a command that is not there and 126 for one that cannot be executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeCause {
+    CommandNotFound,
+    NotExecutable,
+    /// A file mounted onto a directory or the reverse (a bind mount's source of the wrong
+    /// type); dockerd gives it 127 too, with a hint.
+    NotADirectory,
+    Other,
+}
+
+impl RuntimeCause {
+    /// The runtime says this only in words (runc prints Go's exec errors, berth-runtime the
+    /// same; dockerd's translateContainerdStartErr reads the same words): read once, here,
+    /// where the runtime's message enters the daemon.
+    fn of(message: &str) -> RuntimeCause {
+        let m = message.to_lowercase();
+        if m.contains("executable file not found") || m.contains("no such file or directory") {
+            RuntimeCause::CommandNotFound
+        } else if m.contains("permission denied") {
+            RuntimeCause::NotExecutable
+        } else if m.contains("not a directory") {
+            RuntimeCause::NotADirectory
+        } else {
+            RuntimeCause::Other
+        }
+    }
+}
+
 impl TaskError {
+    /// The runtime failed saying `message`.
+    pub fn runtime(message: impl Into<String>) -> TaskError {
+        let message = message.into();
+        let cause = RuntimeCause::of(&message);
+        TaskError::Runtime { message, cause }
+    }
+
+    /// What a runtime failure says about the container's command (None: not a runtime failure).
+    pub fn runtime_cause(&self) -> Option<RuntimeCause> {
+        match self {
+            TaskError::Runtime { cause, .. } => Some(*cause),
+            _ => None,
+        }
+    }
+
     /// A shim's error reply as the daemon's error.
     pub(super) fn from_reply(kind: ErrorKind, message: String, op: &'static str) -> TaskError {
         match kind {
-            ErrorKind::Runtime => TaskError::Runtime(message),
+            ErrorKind::Runtime => TaskError::runtime(message),
             ErrorKind::Timeout => TaskError::Timeout {
                 op,
                 after: super::RUNTIME_BOUND,
@@ -77,5 +126,26 @@ impl TaskError {
     /// True when the shim is not there to ask any more.
     pub fn is_gone(&self) -> bool {
         matches!(self, TaskError::ShimGone { .. } | TaskError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_failures_carry_what_they_say_about_the_command() {
+        let cause = |m: &str| TaskError::runtime(m).runtime_cause();
+        let runc = "exec: \"nope\": executable file not found in $PATH";
+        assert_eq!(cause(runc), Some(RuntimeCause::CommandNotFound));
+        let missing = "exec /no/such: no such file or directory";
+        assert_eq!(cause(missing), Some(RuntimeCause::CommandNotFound));
+        let denied = "exec /etc/passwd: permission denied";
+        assert_eq!(cause(denied), Some(RuntimeCause::NotExecutable));
+        let mount = "mount /a to rootfs at /etc/hosts: Not a directory";
+        assert_eq!(cause(mount), Some(RuntimeCause::NotADirectory));
+        assert_eq!(cause("cgroup: busy"), Some(RuntimeCause::Other));
+        assert_eq!(TaskError::NotFound.runtime_cause(), None);
+        assert_eq!(TaskError::runtime("boom").to_string(), "boom");
     }
 }

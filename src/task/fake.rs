@@ -112,7 +112,7 @@ impl TaskService for FakeTasks {
             self.shared.record(format!("create {}", cfg.id));
             let script = lock(&self.shared.script).clone();
             if let Some(msg) = &script.fail_create {
-                return Err(TaskError::Runtime(msg.clone()));
+                return Err(TaskError::runtime(msg.clone()));
             }
             let pid = 10_000 + self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
             let task = Arc::new(FakeTask {

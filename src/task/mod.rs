@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::net::UnixStream;
 
 use self::client::Hello;
-pub use self::error::TaskError;
+pub use self::error::{RuntimeCause, TaskError};
 pub use self::output::read_output;
 pub use self::service::{AttachIo, AttachStream, TaskHandle, TaskRef, TaskService};
 use crate::shim::proto::{self, PROTO_LEGACY, PROTO_VERSION, ProcessOp, Request, Response};

@@ -88,7 +88,7 @@ pub(super) async fn start_shim(shim: &Path, cfg: &TaskConfig) -> Result<Ready, T
             })
         }
         Some(StartReport::Failed { kind, message }) => Err(match kind {
-            ErrorKind::Runtime => TaskError::Runtime(message),
+            ErrorKind::Runtime => TaskError::runtime(message),
             ErrorKind::Timeout => TaskError::Timeout {
                 op: "create",
                 after: Duration::from_secs(60),

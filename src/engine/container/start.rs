@@ -9,7 +9,7 @@ use crate::engine::spec::{self, EtcFiles, NetworkMode, SpecInput};
 use crate::engine::system::{HostFacts, daemon_caps, nofile_hard_limit};
 use crate::engine::{Engine, Error, ErrorKind, Result};
 use crate::models::HostConfig;
-use crate::task::TaskConfig;
+use crate::task::{RuntimeCause, TaskConfig, TaskError};
 
 impl Engine {
     pub async fn start_container(&self, input: &str) -> Result<()> {
@@ -246,7 +246,7 @@ impl Engine {
     async fn record_start_failure(&self, row: &mut Container, e: &Error) {
         let paths = self.container_paths(&row.id);
         self.release_resources(&row.id, &paths).await;
-        let code = start_failure_code(&e.message);
+        let code = start_failure_code(e);
         let recorded = self
             .transition(
                 row,
@@ -328,27 +328,36 @@ fn create_bind_sources(sources: &[std::path::PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// A task error at start, worded as dockerd words runtime failures (the CLI reads the words to
-/// pick `docker run`'s exit code).
-fn start_error(e: crate::task::TaskError) -> Error {
-    let msg = format!("failed to create task for container: {e}");
-    if msg.contains("executable file not found")
-        || msg.contains("no such file or directory")
-        || msg.contains("permission denied")
-    {
-        Error::invalid(msg)
-    } else {
-        Error::internal(msg)
-    }
+/// A task error at start, worded as dockerd words runtime failures (the CLI reads the words),
+/// with dockerd's kind: a command that is missing or not executable, or a mount of the wrong
+/// type, is the container's configuration (400); the rest are the daemon's.
+fn start_error(e: TaskError) -> Error {
+    let mut msg = format!("failed to create task for container: {e}");
+    let kind = match e.runtime_cause() {
+        Some(RuntimeCause::CommandNotFound | RuntimeCause::NotExecutable) => {
+            ErrorKind::InvalidParameter
+        }
+        Some(RuntimeCause::NotADirectory) => {
+            msg.push_str(": Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type");
+            ErrorKind::InvalidParameter
+        }
+        _ => ErrorKind::Internal,
+    };
+    Error::caused_by(kind, msg, e)
 }
 
-fn start_failure_code(msg: &str) -> i64 {
-    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
-        127
-    } else if msg.contains("permission denied") {
-        126
-    } else {
-        128
+/// dockerd's exit code for a start that failed: 127 for a command that is not there (or a
+/// mount of the wrong type), 126 for one that cannot be executed, else 128.
+fn start_failure_code(e: &Error) -> i64 {
+    let cause = e
+        .source
+        .as_deref()
+        .and_then(|s| s.downcast_ref::<TaskError>())
+        .and_then(TaskError::runtime_cause);
+    match cause {
+        Some(RuntimeCause::CommandNotFound | RuntimeCause::NotADirectory) => 127,
+        Some(RuntimeCause::NotExecutable) => 126,
+        _ => 128,
     }
 }
 
@@ -385,12 +394,39 @@ mod tests {
     }
 
     #[test]
-    fn failure_codes_follow_docker_run() {
+    fn failure_codes_and_kinds_follow_docker_run() {
+        let failed = |m: &str| start_error(TaskError::runtime(m));
+        let missing = failed("exec: \"x\": executable file not found in $PATH");
         assert_eq!(
-            start_failure_code("exec: \"x\": executable file not found in $PATH"),
-            127
+            (start_failure_code(&missing), missing.kind),
+            (127, ErrorKind::InvalidParameter)
         );
-        assert_eq!(start_failure_code("permission denied"), 126);
-        assert_eq!(start_failure_code("other"), 128);
+        let denied = failed("exec /x: permission denied");
+        assert_eq!(
+            (start_failure_code(&denied), denied.kind),
+            (126, ErrorKind::InvalidParameter)
+        );
+        let mount = failed("mounting /a on /etc/hosts: not a directory");
+        assert_eq!(start_failure_code(&mount), 127);
+        assert!(
+            mount
+                .message
+                .ends_with("Check if the specified host path exists and is the expected type")
+        );
+        let other = failed("cgroup busy");
+        assert_eq!(
+            (start_failure_code(&other), other.kind),
+            (128, ErrorKind::Internal)
+        );
+        // Not the runtime's words about the command: never 126/127, whatever the text says.
+        let timeout = start_error(TaskError::Shim("no such file or directory".into()));
+        assert_eq!(
+            (start_failure_code(&timeout), timeout.kind),
+            (128, ErrorKind::Internal)
+        );
+        assert_eq!(
+            start_failure_code(&Error::invalid("permission denied")),
+            128
+        );
     }
 }
