@@ -369,3 +369,110 @@ async fn concurrent_start_and_rm_leave_no_orphan_task() {
         }
     }
 }
+
+/// Every verb at once on a few containers (start, stop, kill, restart, forced rm, list): no
+/// request fails on the daemon's side (a restart that loses to a removal fails as dockerd's
+/// does, naming it), and once settled the list (the in-memory view), inspect (the store) and
+/// the tasks agree on every container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_verbs_leave_list_inspect_and_tasks_in_agreement() {
+    let f = Arc::new(Fixture::new().await);
+    f.fake.set_script(Script {
+        dies_after: Some(Duration::from_millis(5)),
+        ..Script::default()
+    });
+    for round in 0..6 {
+        let ids: Vec<String> = futures_util::future::join_all((0..4).map(|_| f.create())).await;
+        let mut jobs = tokio::task::JoinSet::new();
+        for i in 0..48usize {
+            let (f, id) = (f.clone(), ids[(i * 7 + round) % ids.len()].clone());
+            jobs.spawn(async move {
+                let (method, uri) = match (i + round) % 7 {
+                    0 | 1 => (Method::POST, format!("/containers/{id}/start")),
+                    2 => (Method::POST, format!("/containers/{id}/stop?t=0")),
+                    3 => (Method::POST, format!("/containers/{id}/kill")),
+                    4 => (Method::POST, format!("/containers/{id}/restart?t=0")),
+                    5 => (Method::GET, "/containers/json?all=1".to_string()),
+                    _ if i % 3 == 0 => (Method::DELETE, format!("/containers/{id}?force=1")),
+                    _ => (Method::POST, format!("/containers/{id}/start")),
+                };
+                let (status, body) = f.call(method, &uri, Vec::new()).await;
+                let text = String::from_utf8_lossy(&body);
+                let lost_to_removal = uri.ends_with("restart?t=0")
+                    && text.contains("Cannot restart container")
+                    && (text.contains("No such container") || text.contains("removal"));
+                assert!(
+                    !status.is_server_error() || lost_to_removal,
+                    "round {round}: {uri} answered {status}: {text}"
+                );
+            });
+        }
+        while let Some(done) = jobs.join_next().await {
+            done.expect("a request panicked");
+        }
+        // Exits are recorded by the monitors, after the requests: wait (bounded) for calm.
+        let deadline = tokio::time::Instant::now() + BOUND;
+        loop {
+            let disagreement = disagreement(&f, &ids).await;
+            match disagreement {
+                None => break,
+                Some(what) if tokio::time::Instant::now() > deadline => {
+                    panic!("round {round}: {what}")
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        for id in &ids {
+            let rm = format!("/containers/{id}?force=1");
+            let status = f.status(Method::DELETE, &rm).await;
+            assert!(matches!(status.as_u16(), 204 | 404), "{status}");
+        }
+        assert_eq!(f.fake.live_tasks(), 0, "round {round}");
+    }
+}
+
+/// What the list, inspect and the fake's tasks disagree on, if anything.
+async fn disagreement(f: &Fixture, ids: &[String]) -> Option<String> {
+    let (_, list) = f.json(Method::GET, "/containers/json?all=1", "").await;
+    let listed: std::collections::HashMap<String, String> = list
+        .as_array()?
+        .iter()
+        .map(|c| {
+            (
+                c["Id"].as_str().unwrap_or("").to_string(),
+                c["State"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let running_tasks = f.fake.running_tasks();
+    let mut running = 0;
+    for id in ids {
+        let (status, v) = f
+            .json(Method::GET, &format!("/containers/{id}/json"), "")
+            .await;
+        if status == StatusCode::NOT_FOUND {
+            if listed.contains_key(id) || running_tasks.contains(id) {
+                return Some(format!("{id} is gone but listed or running"));
+            }
+            continue;
+        }
+        let state = v["State"]["Status"].as_str().unwrap_or("").to_string();
+        if listed.get(id) != Some(&state) {
+            return Some(format!(
+                "{id}: inspect says {state}, the list {:?}",
+                listed.get(id)
+            ));
+        }
+        let has_task = running_tasks.iter().filter(|t| *t == id).count();
+        if (state == "running") != (has_task == 1) || has_task > 1 {
+            return Some(format!("{id}: {state} with {has_task} running tasks"));
+        }
+        running += usize::from(state == "running");
+    }
+    (f.fake.live_tasks() != running).then(|| {
+        format!(
+            "{} live tasks for {running} running containers",
+            f.fake.live_tasks()
+        )
+    })
+}
