@@ -13,7 +13,10 @@ set -euo pipefail
 #   hyperfine           -> benchmarks
 #   curl                -> raw API calls over the unix socket
 #   e2fsprogs           -> mkfs.ext4 for the full-disk test's small loop-mounted data root
-PKGS=(busybox-static skopeo umoci jq docker.io runc iproute2 iptables hyperfine curl e2fsprogs)
+#   docker-registry     -> Distribution 2.8, the local registry of the client suites (compat/)
+#   python3-venv        -> the client suites' pinned Python clients (compat/python)
+PKGS=(busybox-static skopeo umoci jq docker.io runc iproute2 iptables hyperfine curl e2fsprogs
+    docker-registry python3-venv)
 
 # The stock, new docker CLI is what tests drive. Debian's docker.io ships an
 # older CLI at /usr/bin/docker, so tests must use this exact path.
@@ -75,6 +78,27 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
             echo "install-test-deps: cargo-nextest install failed; test.sh will use cargo test" >&2
     fi
 fi
+
+# The client suites' Python packages, pinned, in a venv under target/ (pip's cache makes a
+# fresh clone's install quick); redone only when the requirements change.
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+VENV=${CARGO_TARGET_DIR:-$REPO/target}/compat/venv
+REQS=$REPO/compat/python/requirements.txt
+want=$(sha256sum "$REQS" | cut -d' ' -f1)
+if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$want" ]; then
+    echo "install-test-deps: installing the client suites' Python packages"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQS"
+    echo "$want" >"$VENV/.requirements"
+fi
+
+# Each client suite with its own client (compat/<suite>/install: npm packages, a cargo project,
+# the compose binary) installs it, pinned and idempotently.
+for install in "$REPO"/compat/*/install; do
+    [ -x "$install" ] || continue
+    "$install"
+done
 
 if [ ! -x "$DOCKER_CLI" ]; then
     echo "install-test-deps: $DOCKER_CLI is missing." >&2

@@ -21,9 +21,14 @@ fi
 # Integration tests spawn the daemon binary, so build it first.
 cargo build --bins
 
+status=0
 if command -v cargo-nextest >/dev/null 2>&1; then
-    cargo nextest run --no-fail-fast
+    cargo nextest run --no-fail-fast || status=$?
 else
     echo "test.sh: cargo-nextest not found, using cargo test" >&2
-    cargo test --no-fail-fast
+    cargo test --no-fail-fast || status=$?
 fi
+
+# The real clients against a real berthd, with the ratchet (compat/known-failures.tsv).
+python3 compat/run.py || status=$?
+exit "$status"
