@@ -229,3 +229,31 @@ fn follow_ends_when_the_client_goes_away() {
     }
     d.ok(&["rm", "-f", "ticker"]);
 }
+
+#[test]
+fn tail_takes_a_count_and_anything_else_as_all_as_dockerd_does() {
+    let d = daemon();
+    let id = d.ok(&["run", "-d", "busybox", "sh", "-c", "seq 1 5"]);
+    let id = id.trim();
+    d.ok(&["wait", id]);
+    // The CLI's own spelling, and the raw values clients send (testcontainers-node: -1).
+    assert_eq!(d.ok(&["logs", "--tail", "2", id]), "4\n5\n");
+    for tail in ["-1", "all", "abc", "99999999999999999999", ""] {
+        let r = d.http(
+            "GET",
+            &format!("/containers/{id}/logs?stdout=1&tail={tail}"),
+            None,
+        );
+        assert_eq!(r.status, 200, "tail={tail}: {}", r.text());
+        // Five stdcopy frames: all of the log.
+        let lines = r.body.windows(2).filter(|w| w[1] == b'\n').count();
+        assert_eq!(lines, 5, "tail={tail}");
+    }
+    let r = d.http(
+        "GET",
+        &format!("/containers/{id}/logs?stdout=1&tail=0"),
+        None,
+    );
+    assert!(r.body.is_empty(), "tail=0 is nothing");
+    d.ok(&["rm", id]);
+}

@@ -289,13 +289,12 @@ async fn logs(
             Some(s) => Some(parse_time_bound(s)?),
             None => None,
         },
-        tail: match query.get("tail").filter(|t| !t.is_empty() && *t != "all") {
-            Some(t) => Some(
-                t.parse()
-                    .map_err(|_| ApiError::invalid(format!("invalid value for tail: {t}")))?,
-            ),
-            None => None,
-        },
+        // As dockerd (strconv.Atoi, else -1): a count, and anything else (all, -1, junk,
+        // overflow) is the whole log; testcontainers-node sends -1.
+        tail: query
+            .get("tail")
+            .and_then(|t| t.parse::<i64>().ok())
+            .and_then(|n| usize::try_from(n).ok()),
     };
     if !opts.stdout && !opts.stderr {
         return Err(ApiError::invalid(
