@@ -113,3 +113,40 @@ fn settings_not_carried_out_yet_are_refused_by_name() {
     d.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
     d.ok(&["run", "--rm", "--network", "bridge", "busybox", "true"]);
 }
+
+/// docker-py lists every bind's destination in `Config.Volumes` as well; dockerd skips a volume
+/// that a mount already covers, so that is no anonymous volume (only an uncovered path is).
+#[test]
+fn a_volume_path_covered_by_a_bind_is_not_an_anonymous_volume() {
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let src = d.dir.path().join("shared");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "from the host\n").unwrap();
+    let body = format!(
+        r#"{{"Image":"busybox","Cmd":["cat","/data/f"],"Volumes":{{"/data":{{}}}},"HostConfig":{{"Binds":["{}:/data/:ro"]}}}}"#,
+        src.display()
+    );
+    let r = d.http(
+        "POST",
+        "/containers/create?name=covered",
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.ok(&["start", "covered"]);
+    assert_eq!(d.ok(&["wait", "covered"]).trim(), "0");
+    assert_eq!(d.ok(&["logs", "covered"]), "from the host\n");
+    // Another path beside the bind still is one.
+    let body = format!(
+        r#"{{"Image":"busybox","Volumes":{{"/data":{{}},"/other":{{}}}},"HostConfig":{{"Binds":["{}:/data"]}}}}"#,
+        src.display()
+    );
+    let r = d.http(
+        "POST",
+        "/containers/create",
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("Config.Volumes"), "{}", r.text());
+    d.ok(&["rm", "covered"]);
+}

@@ -60,7 +60,7 @@ fn valid_mode(mode: &str) -> bool {
     counts.iter().all(|c| *c <= 1)
 }
 
-fn clean(p: &str) -> String {
+pub(crate) fn clean(p: &str) -> String {
     // Lexical cleaning like Go's path.Clean, for absolute paths.
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {

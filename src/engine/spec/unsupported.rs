@@ -41,7 +41,17 @@ pub fn refuse_unsupported(
             return refuse("health checks (Config.Healthcheck, --health-cmd)");
         }
     }
-    if config.volumes.as_ref().is_some_and(|v| !v.is_empty()) {
+    // A path that a bind, mount or tmpfs already covers is no volume: dockerd skips it (docker-py
+    // lists every bind's destination in Config.Volumes too).
+    let covered: Vec<String> = super::binds::user_mounts(host)
+        .map(|m| m.into_iter().map(|m| m.destination).collect())
+        .unwrap_or_default();
+    if config
+        .volumes
+        .iter()
+        .flatten()
+        .any(|path| !covered.contains(&super::binds::clean(path)))
+    {
         return refuse("anonymous volumes (Config.Volumes, -v /path)");
     }
     if host.volumes_from.as_ref().is_some_and(|v| !v.is_empty()) {
