@@ -4,13 +4,14 @@
 //! install a plugin is refused clearly: Berth has neither.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use crate::api::AppState;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::extract::Query;
+use crate::api::extract::{Query, drain};
 use crate::api::json::ok;
 use crate::engine::{Error, ErrorKind};
 
@@ -86,7 +87,7 @@ pub fn routes() -> Router<AppState> {
             let route = if path.starts_with("/plugins") {
                 plugin_route(filter, method, path)
             } else {
-                on(filter, move || swarm_answer(method, path))
+                on(filter, move |body: Body| swarm_answer(method, path, body))
             };
             methods = Some(match methods {
                 Some(m) => m.merge(route),
@@ -100,7 +101,10 @@ pub fn routes() -> Router<AppState> {
     router
 }
 
-async fn swarm_answer(method: &str, path: &str) -> ApiResult<Response> {
+/// The answer of a node outside a swarm, once the request's body is read (`swarm init` sends
+/// one: answered before it is read, the CLI would see a broken pipe, not the message).
+async fn swarm_answer(method: &str, path: &str, body: Body) -> ApiResult<Response> {
+    drain(body).await;
     let (kind, message) = match (method, path) {
         ("POST", "/swarm/init" | "/swarm/join") => (ErrorKind::NotImplemented, NO_SWARM_MODE),
         ("POST", "/swarm/leave") => (ErrorKind::Unavailable, NO_SWARM),
@@ -117,7 +121,8 @@ fn plugin_route(
     match (method, path) {
         ("GET", "/plugins") => on(filter, list_plugins),
         (_, p) if p.contains("{name}") && !p.ends_with("/upgrade") => on(filter, no_such_plugin),
-        _ => on(filter, || async {
+        _ => on(filter, |body: Body| async {
+            drain(body).await;
             Err::<Response, _>(ApiError(Error::not_implemented(NO_PLUGINS)))
         }),
     }
@@ -132,6 +137,7 @@ async fn list_plugins(query: Query) -> ApiResult<Response> {
     Ok(ok(&serde_json::json!([])))
 }
 
-async fn no_such_plugin(Path(name): Path<String>) -> ApiResult<Response> {
+async fn no_such_plugin(Path(name): Path<String>, body: Body) -> ApiResult<Response> {
+    drain(body).await;
     Err(ApiError::not_found(format!("plugin {name:?} not found")))
 }
