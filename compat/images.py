@@ -38,8 +38,56 @@ exec httpd -f -v -p 80 -h /usr/share/nginx/html
 
 INDEX = "<html><body><h1>Welcome to nginx!</h1></body></html>\n"
 
+# testcontainers' reaper, so that enabling Ryuk never pulls from Docker Hub: it checks that the
+# daemon socket is bind-mounted, says "Started!" (the line testcontainers waits for) and answers
+# Ryuk's line protocol on 8080. busybox cannot talk HTTP over a unix socket, so it does not reap:
+# the suites remove what they started themselves.
+RYUK_MAIN = """#!/bin/sh
+# testcontainers/ryuk's side of the protocol, without the reaping.
+if [ ! -S /var/run/docker.sock ]; then
+    echo "ryuk stand-in: /var/run/docker.sock is not the daemon socket" >&2
+    exit 1
+fi
+echo "$(date -u '+%Y/%m/%d %H:%M:%S') ryuk stand-in Started!"
+exec nc -ll -p 8080 -e /bin/ryuk-ack
+"""
+
+RYUK_ACK = """#!/bin/sh
+# One connection: a filter a line (label=k=v), each acknowledged as Ryuk does.
+while read -r line; do
+    echo "ACK"
+done
+"""
+
+SECOND = 1_000_000_000
+
 # name -> (tags, files {path: (mode, text)}, config additions)
 STAND_INS = {
+    # The default reaper images of testcontainers-python 4.15 and testcontainers-node 12.0.
+    "ryuk": (
+        ["testcontainers/ryuk:0.8.1", "testcontainers/ryuk:0.14.0"],
+        {"bin/ryuk": (0o755, RYUK_MAIN), "bin/ryuk-ack": (0o755, RYUK_ACK)},
+        {
+            "Cmd": ["/bin/ryuk"],
+            "ExposedPorts": {"8080/tcp": {}},
+            # As the real image has it: how testcontainers finds a running reaper to reuse.
+            "Labels": {"org.testcontainers.ryuk": "true"},
+        },
+    ),
+    # A HEALTHCHECK in the image's config (a ready file the command makes after a second).
+    "healthcheck": (
+        ["berth-compat/healthcheck:latest"],
+        {},
+        {
+            "Cmd": ["sh", "-c", "sleep 1; touch /tmp/ready; echo ready; exec sleep 600"],
+            "Healthcheck": {
+                "Test": ["CMD-SHELL", "test -e /tmp/ready"],
+                "Interval": SECOND // 2,
+                "Timeout": 5 * SECOND,
+                "Retries": 3,
+            },
+        },
+    ),
     "alpine": (["alpine:latest", "alpine:3"], {}, {"Cmd": ["/bin/sh"]}),
     "busybox": (["busybox:latest"], {}, {"Cmd": ["sh"]}),
     "hello-world": (

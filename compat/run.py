@@ -170,7 +170,8 @@ def preload(host, images, registry):
     for image in images:
         docker(host, "load", "-q", "-i", image["archive"])
         for tag in image["tags"]:
-            for prefix in (f"{registry}/", "docker.io/library/"):
+            official = "" if "/" in tag.split(":")[0] else "library/"
+            for prefix in (f"{registry}/", f"docker.io/{official}"):
                 docker(host, "tag", tag, prefix + tag)
 
 

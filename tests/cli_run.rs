@@ -849,6 +849,19 @@ fn run_it_detaches_on_ctrl_p_ctrl_q_and_the_container_keeps_running() {
     d.ok(&["rm", "-f", "detachable"]);
 }
 
+/// The response's status line and headers, lower-cased, read a byte at a time so that nothing of
+/// the stream after them is consumed.
+fn response_head(conn: &mut std::os::unix::net::UnixStream) -> String {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).to_lowercase()
+}
+
 #[test]
 fn attach_without_upgrade_is_a_raw_stream_until_close() {
     use std::io::Read;
@@ -866,13 +879,7 @@ fn attach_without_upgrade_is_a_raw_stream_until_close() {
     )
     .unwrap();
     // The attach is registered before the start, so nothing is lost.
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        conn.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_lowercase();
+    let head = response_head(&mut conn);
     assert!(
         head.starts_with("http/1.0 200 ") || head.starts_with("http/1.1 200 "),
         "{head}"
@@ -930,13 +937,7 @@ fn detach_keys_end_a_terminal_attach_and_the_container_runs_on() {
         "POST /v1.53/containers/term/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=q,w HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
     )
     .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        conn.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_lowercase();
+    let head = response_head(&mut conn);
     assert!(head.starts_with("http/1.1 101 "), "{head}");
     // A partial match (q, then not w) is forwarded as typed: the shell sees "q1".
     conn.write_all(b"echo q1-$((40+2))\n").unwrap();

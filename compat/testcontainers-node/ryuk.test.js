@@ -1,6 +1,6 @@
 // testcontainers-node's default: the Ryuk reaper. A file (so a process: node:test runs each file in
 // its own) of its own, as testcontainers decides once per process whether to start Ryuk. The image
-// is stand_ins.py's testcontainers/ryuk:0.14.0, loaded by `run`: it speaks Ryuk's protocol but
+// is compat/images.py's testcontainers/ryuk:0.14.0, loaded by compat/run.py: it speaks Ryuk's protocol but
 // does not reap, so the case removes the reaper and its container itself.
 "use strict";
 

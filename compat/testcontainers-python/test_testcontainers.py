@@ -2,7 +2,7 @@
 users write it, against the daemon compat/run.py started (DOCKER_HOST). `run` sets what CI users
 set: TESTCONTAINERS_RYUK_DISABLED=true (one case turns Ryuk back on), the connection mode
 (docker_host: localhost and the mapped ports) and the default wait bound (TC_MAX_TRIES x
-TC_POOLING_INTERVAL). The images are the harness's stand-ins plus this suite's own (stand_ins.py):
+TC_POOLING_INTERVAL). The images are the harness's stand-ins (compat/images.py, also this suite's):
 nothing is ever pulled, nothing here reaches beyond loopback and the containers it starts, and every
 container, network and volume a case makes is removed, also when it fails."""
 
@@ -214,7 +214,7 @@ def test_http_wait_strategy():
 
 
 def test_healthcheck_wait_strategy():
-    # The image's own HEALTHCHECK (stand_ins.py): healthy once the command made its ready file.
+    # The image's own HEALTHCHECK (compat/images.py): healthy once the command made its ready file.
     strategy = HealthcheckWaitStrategy().with_startup_timeout(BOUND).with_poll_interval(0.2)
     with DockerContainer(HEALTH_IMAGE).waiting_for(strategy) as c:
         c.reload()
@@ -224,7 +224,7 @@ def test_healthcheck_wait_strategy():
 
 
 def test_ryuk_reaper_enabled(monkeypatch):
-    # testcontainers' default: a Ryuk container (testcontainers/ryuk:0.8.1, here stand_ins.py's)
+    # testcontainers' default: a Ryuk container (testcontainers/ryuk:0.8.1, here compat/images.py's)
     # with the daemon socket bind-mounted, reached on its published port 8080, told the session
     # label to reap.
     monkeypatch.setattr(testcontainers_config, "ryuk_disabled", False)
