@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""Stand-ins for the Docker Hub images the client suites name, built offline from the busybox test
-image (scripts/build-test-images.sh): its layer, plus a small layer of the stand-in's own files and
-a config (Cmd, ExposedPorts, ...). Written as `docker save` archives, reproducibly (fixed times,
-sorted entries), so image IDs only change when this file or busybox changes.
+"""The Docker Hub images the client suites name, built without the internet, as `docker save`
+archives:
 
-    compat/images.py BUSYBOX_TAR OUTDIR      -> OUTDIR/<name>.tar for each stand-in, and
-                                                OUTDIR/images.json: [{"archive", "tags"}]
+- stand-ins from the busybox test image (scripts/build-test-images.sh): its layer, plus a small
+  layer of the stand-in's own files and a config (Cmd, ExposedPorts, ...);
+- real programs (redis, postgres) where a case needs the program itself: a Debian root filesystem
+  made by mmdebstrap from Debian's packages (the one step that needs the package mirror, so it is
+  run by scripts/install-test-deps.sh and kept in a cache outside the checkout), plus a layer with
+  an entrypoint that behaves as the official image's does (the same env, users and log lines).
+
+Written reproducibly (fixed times, sorted entries), so image IDs only change when their inputs do.
+
+    compat/images.py rootfs CACHE                 -> CACHE/<name>-<recipe>.tar for each real image
+                                                     (mmdebstrap; kept when present)
+    compat/images.py BUSYBOX_TAR OUTDIR [CACHE]   -> OUTDIR/<name>.tar for each image, and
+                                                     OUTDIR/images.json: [{"archive", "tags", "id"}]
 """
 
 import hashlib
@@ -118,6 +127,168 @@ STAND_INS = {
 }
 
 
+# ---- real programs, from Debian's packages --------------------------------------------------------
+
+SUITE = "bookworm"
+
+# As the redis image's entrypoint: options (or a .conf) alone mean redis-server; as root it drops to
+# the redis user; protected mode off, as the official build's default is (the container is the
+# boundary), unless a config file decides.
+REDIS_ENTRYPOINT = """#!/bin/sh
+set -e
+if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then
+    set -- redis-server "$@"
+fi
+if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
+    find . \\! -user redis -exec chown redis '{}' +
+    exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
+fi
+if [ "$1" = redis-server ] && [ "${2%.conf}" = "${2:-}" ]; then
+    case " $* " in
+        *" --protected-mode "*) ;;
+        *) set -- "$@" --protected-mode no ;;
+    esac
+fi
+exec "$@"
+"""
+
+# As the postgres image's entrypoint: POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust)
+# required, POSTGRES_USER and POSTGRES_DB honoured, /docker-entrypoint-initdb.d run, initialisation
+# by a socket-only server first (so "database system is ready to accept connections" is logged
+# twice, as testcontainers expects), then the server in the foreground on every address.
+POSTGRES_ENTRYPOINT = """#!/bin/bash
+set -Eeo pipefail
+if [ "${1:0:1}" = - ]; then
+    set -- postgres "$@"
+fi
+if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
+    mkdir -p "$PGDATA" /var/run/postgresql
+    chmod 00700 "$PGDATA"
+    chmod 03775 /var/run/postgresql
+    chown -R postgres:postgres "$PGDATA" /var/run/postgresql
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    if [ -z "${POSTGRES_PASSWORD:-}" ] && [ "${POSTGRES_HOST_AUTH_METHOD:-}" != trust ]; then
+        echo "Error: Database is uninitialized and superuser password is not specified." >&2
+        echo "       You must specify POSTGRES_PASSWORD to a non-empty value for the" >&2
+        echo "       superuser. For example, \\"-e POSTGRES_PASSWORD=password\\" on \\"docker run\\"." >&2
+        exit 1
+    fi
+    user="${POSTGRES_USER:-postgres}"
+    db="${POSTGRES_DB:-$user}"
+    initdb --username="$user" --pwfile=<(printf '%s\\n' "${POSTGRES_PASSWORD:-}") \\
+        ${POSTGRES_INITDB_ARGS:-} -D "$PGDATA"
+    echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+    method="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+    printf '\\nhost all all all %s\\n' "$method" >> "$PGDATA/pg_hba.conf"
+    export PGPASSWORD="${POSTGRES_PASSWORD:-}"
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p ${PGPORT:-5432}" -w start
+    if [ "$db" != postgres ]; then
+        psql -v ON_ERROR_STOP=1 --username "$user" --no-password --dbname postgres \\
+            -c "CREATE DATABASE \\"$db\\""
+    fi
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+            *.sh) echo "running $f"; . "$f" ;;
+            *.sql) echo "running $f"; psql -v ON_ERROR_STOP=1 --username "$user" --no-password \\
+                --dbname "$db" -f "$f" ;;
+        esac
+    done
+    pg_ctl -D "$PGDATA" -m fast -w stop
+    unset PGPASSWORD
+    echo
+    echo "PostgreSQL init process complete; ready for start up."
+    echo
+fi
+exec "$@"
+"""
+
+# name -> (tags, Debian packages, further mmdebstrap options, files, config)
+REAL = {
+    "redis": (
+        ["redis:latest", "redis:7", "redis:7.0"],
+        ["redis-server"],
+        [],
+        {"usr/local/bin/docker-entrypoint.sh": (0o755, REDIS_ENTRYPOINT), "data/": None},
+        {
+            "Entrypoint": ["docker-entrypoint.sh"],
+            "Cmd": ["redis-server"],
+            "ExposedPorts": {"6379/tcp": {}},
+            "Volumes": {"/data": {}},
+            "WorkingDir": "/data",
+        },
+    ),
+    "postgres": (
+        ["postgres:latest", "postgres:15"],
+        ["postgresql-15"],
+        [
+            # The package's postinst makes a cluster of its own; the image makes one at first start.
+            '--customize-hook=rm -rf "$1/var/lib/postgresql/15" "$1/etc/postgresql/15"',
+            # The JIT (LLVM, 160 MB) is a plugin the server runs without; C.UTF-8 needs no
+            # locale sources.
+            "--dpkgopt=path-exclude=/usr/lib/x86_64-linux-gnu/libLLVM*",
+            "--dpkgopt=path-exclude=/usr/lib/x86_64-linux-gnu/libz3*",
+            "--dpkgopt=path-exclude=/usr/lib/postgresql/15/lib/llvmjit*",
+            "--dpkgopt=path-exclude=/usr/lib/postgresql/15/lib/bitcode/*",
+            "--dpkgopt=path-exclude=/usr/share/i18n/*",
+        ],
+        {
+            "usr/local/bin/docker-entrypoint.sh": (0o755, POSTGRES_ENTRYPOINT),
+            "docker-entrypoint-initdb.d/": None,
+        },
+        {
+            "Entrypoint": ["docker-entrypoint.sh"],
+            "Cmd": ["postgres"],
+            "Env": [
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "PGDATA=/var/lib/postgresql/data",
+                "LANG=C.UTF-8",
+            ],
+            "ExposedPorts": {"5432/tcp": {}},
+            "Volumes": {"/var/lib/postgresql/data": {}},
+            "StopSignal": "SIGINT",
+        },
+    ),
+}
+
+
+def mmdebstrap_args(packages, extra):
+    """The root filesystem's recipe: the essential packages, these, no docs, no /dev."""
+    args = [
+        "mmdebstrap", "--quiet", "--variant=essential", "--format=tar", "--skip=output/dev",
+        "--include=" + ",".join(packages),
+        "--aptopt=Acquire::Languages \"none\"",
+    ]
+    for d in ("doc", "man", "info", "locale"):
+        args.append(f"--dpkgopt=path-exclude=/usr/share/{d}/*")
+    return args + extra + [SUITE]
+
+
+def rootfs_path(cache, name):
+    tags, packages, hooks, _, _ = REAL[name]
+    key = sha(json.dumps(mmdebstrap_args(packages, hooks)).encode())[:12]
+    return os.path.join(cache, f"{name}-{key}.tar")
+
+
+def build_rootfs(cache):
+    """Each real image's root filesystem, made once (a recipe change makes a new one)."""
+    import subprocess
+
+    os.makedirs(cache, exist_ok=True)
+    for name, (_, packages, hooks, _, _) in sorted(REAL.items()):
+        path = rootfs_path(cache, name)
+        if os.path.exists(path):
+            continue
+        print(f"compat/images.py: building {name}'s root filesystem with mmdebstrap", flush=True)
+        partial = path + ".partial"
+        subprocess.run(mmdebstrap_args(packages, hooks) + [partial], check=True)
+        os.replace(partial, path)
+        for old in os.listdir(cache):
+            if old.startswith(f"{name}-") and os.path.join(cache, old) != path:
+                os.remove(os.path.join(cache, old))
+
+
 def sha(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -131,10 +302,14 @@ def base_layer(busybox_tar):
 
 def files_layer(files):
     """A layer holding `files` (parent directories added), reproducibly."""
+    files_dirs = {p: spec for p, spec in files.items() if spec is None}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
-        dirs = sorted({os.path.dirname(p[: i]) for p in files for i in range(len(p)) if p[i] == "/"} | {
-            os.path.dirname(p) for p in files})
+        # A path ending in "/" (spec None) is a directory of its own.
+        files = {p: spec for p, spec in files.items() if spec is not None}
+        wanted = [p.rstrip("/") + "/x" for p, spec in files_dirs.items()]
+        dirs = sorted({os.path.dirname(p[:i]) for p in [*files, *wanted] for i in range(len(p))
+                       if p[i] == "/"} | {os.path.dirname(p) for p in [*files, *wanted]})
         entries = [(d, None) for d in dirs if d] + sorted(files.items())
         for path, spec in sorted(entries, key=lambda e: e[0]):
             info = tarfile.TarInfo(path)
@@ -179,12 +354,25 @@ def archive(out, tags, layers, extra):
 
 
 def main():
+    if sys.argv[1] == "rootfs":
+        return build_rootfs(sys.argv[2])
     busybox_tar, out = sys.argv[1], sys.argv[2]
+    cache = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(out, exist_ok=True)
     base = base_layer(busybox_tar)
     index = []
     for name, (tags, files, extra) in sorted(STAND_INS.items()):
         layers = [base] + ([files_layer(files)] if files else [])
+        path = os.path.join(out, f"{name}.tar")
+        image_id = archive(path, tags, layers, extra)
+        index.append({"archive": path, "tags": tags, "id": image_id})
+    for name, (tags, _, _, files, extra) in sorted(REAL.items()) if cache else []:
+        rootfs = rootfs_path(cache, name)
+        if not os.path.exists(rootfs):
+            raise SystemExit(f"compat/images.py: {rootfs} is missing: scripts/install-test-deps.sh "
+                             f"makes it (compat/images.py rootfs {cache})")
+        with open(rootfs, "rb") as f:
+            layers = [f.read(), files_layer(files)]
         path = os.path.join(out, f"{name}.tar")
         image_id = archive(path, tags, layers, extra)
         index.append({"archive": path, "tags": tags, "id": image_id})

@@ -41,6 +41,9 @@ WORK_CACHE = os.path.join(TARGET, "compat")
 DOCKER = "/usr/local/bin/docker"
 RATCHET = os.path.join(COMPAT, "known-failures.tsv")
 VENV = os.path.join(WORK_CACHE, "venv")
+# The real images' root filesystems (compat/images.py rootfs, made by scripts/install-test-deps.sh):
+# outside the checkout, so that a fresh clone on the same machine reuses them.
+ROOTFS_CACHE = os.environ.get("BERTH_COMPAT_ROOTFS", "/var/cache/berth-compat/rootfs")
 # Every bounded wait of the harness itself.
 START_BOUND = 30
 
@@ -99,12 +102,20 @@ def build_images(busybox_tar):
     """The stand-in archives, rebuilt only when their inputs change."""
     out = os.path.join(WORK_CACHE, "images")
     stamp = os.path.join(out, ".inputs")
+    # The real images' root filesystems are named by their recipe; their sizes and times stand
+    # for their content (hashing 300 MB at every run costs more than it tells).
+    rootfs = sorted(os.listdir(ROOTFS_CACHE)) if os.path.isdir(ROOTFS_CACHE) else []
     inputs = subprocess.run(
         ["sha256sum", os.path.join(COMPAT, "images.py"), busybox_tar], capture_output=True, check=True
-    ).stdout.decode()
+    ).stdout.decode() + "".join(
+        f"{n} {os.stat(os.path.join(ROOTFS_CACHE, n)).st_size} {os.stat(os.path.join(ROOTFS_CACHE, n)).st_mtime_ns}\n"
+        for n in rootfs
+    )
     if not (os.path.exists(stamp) and open(stamp).read() == inputs):
         shutil.rmtree(out, ignore_errors=True)
-        subprocess.run([sys.executable, os.path.join(COMPAT, "images.py"), busybox_tar, out], check=True)
+        subprocess.run(
+            [sys.executable, os.path.join(COMPAT, "images.py"), busybox_tar, out, ROOTFS_CACHE], check=True
+        )
         open(stamp, "w").write(inputs)
     return json.load(open(os.path.join(out, "images.json")))
 

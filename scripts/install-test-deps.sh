@@ -15,8 +15,9 @@ set -euo pipefail
 #   e2fsprogs           -> mkfs.ext4 for the full-disk test's small loop-mounted data root
 #   docker-registry     -> Distribution 2.8, the local registry of the client suites (compat/)
 #   python3-venv        -> the client suites' pinned Python clients (compat/python)
+#   mmdebstrap          -> Debian root filesystems for the suites' real-program images (redis, postgres)
 PKGS=(busybox-static skopeo umoci jq docker.io runc iproute2 iptables hyperfine curl e2fsprogs
-    docker-registry python3-venv)
+    docker-registry python3-venv mmdebstrap)
 
 # The stock, new docker CLI is what tests drive. Debian's docker.io ships an
 # older CLI at /usr/bin/docker, so tests must use this exact path.
@@ -92,6 +93,10 @@ if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQS"
     echo "$want" >"$VENV/.requirements"
 fi
+
+# The real-program images' root filesystems (redis-server, postgresql from Debian's packages),
+# made once per recipe by mmdebstrap, outside the checkout so that fresh clones reuse them.
+python3 "$REPO/compat/images.py" rootfs "${BERTH_COMPAT_ROOTFS:-/var/cache/berth-compat/rootfs}"
 
 # Each client suite with its own client (compat/<suite>/install: npm packages, a cargo project,
 # the compose binary) installs it, pinned and idempotently.

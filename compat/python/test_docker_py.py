@@ -4,6 +4,7 @@ local registry holding them. Nothing here reaches beyond loopback and the contai
 
 import io
 import os
+import socket
 import tarfile
 import time
 import urllib.request
@@ -245,3 +246,70 @@ def test_container_diff_and_export(client):
     assert {"Path": "/made", "Kind": 1} in c.diff()
     assert len(b"".join(c.export())) > 0
     c.remove()
+
+
+# ---- real programs (compat/images.py's Debian-built redis and postgres) ---------------------------
+# On the host's network, on a free loopback port, so that they need no port publishing; a second
+# container of the same image is the client, as users check a server from the command line.
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_log(container, line, count=1, bound=60):
+    """Until `line` was logged `count` times (the server's own readiness message)."""
+    deadline = time.time() + bound
+    while time.time() < deadline:
+        logs = container.logs()
+        if logs.count(line) >= count:
+            return logs
+        container.reload()
+        assert container.status == "running", logs.decode(errors="replace")
+        time.sleep(0.2)
+    raise AssertionError(f"no {line!r} in {container.logs()!r}")
+
+
+def test_real_redis_serves_a_client_container(client):
+    port = str(free_port())
+    server = run(client, "redis:7", ["redis-server", "--port", port, "--bind", "127.0.0.1"],
+                 network_mode="host", detach=True)
+    try:
+        wait_for_log(server, b"Ready to accept connections")
+        cli = ["redis-cli", "-h", "127.0.0.1", "-p", port]
+        assert run(client, "redis:7", cli + ["set", "greeting", "hi"], network_mode="host", remove=True) == b"OK\n"
+        assert run(client, "redis:7", cli + ["get", "greeting"], network_mode="host", remove=True) == b"hi\n"
+        # Started through the image's entrypoint, as the official image is.
+        server.reload()
+        assert server.attrs["Config"]["Entrypoint"] == ["docker-entrypoint.sh"]
+    finally:
+        server.remove(force=True)
+
+
+def test_real_postgres_initialises_and_answers_queries(client):
+    port = str(free_port())
+    env = {"POSTGRES_PASSWORD": "compat-secret", "POSTGRES_USER": "compat", "POSTGRES_DB": "shop"}
+    server = run(client, "postgres:15", ["postgres", "-p", port, "-c", "listen_addresses=127.0.0.1"],
+                 environment=env, network_mode="host", detach=True)
+    try:
+        # Once by the socket-only server of the initialisation, once by the real one.
+        logs = wait_for_log(server, b"database system is ready to accept connections", count=2)
+        assert b"PostgreSQL init process complete" in logs
+        query = ["psql", "-h", "127.0.0.1", "-p", port, "-U", "compat", "-d", "shop", "-tAc"]
+        out = run(client, "postgres:15", query + ["create table t (n int); insert into t values (40), (2); "
+                                                   "select sum(n) from t"],
+                  environment={"PGPASSWORD": "compat-secret"}, network_mode="host", remove=True)
+        assert out.split()[-1] == b"42", out
+    finally:
+        server.remove(force=True)
+
+
+def test_real_postgres_refuses_to_start_without_a_password(client):
+    c = run(client, "postgres:15", detach=True)
+    try:
+        assert c.wait(timeout=60)["StatusCode"] == 1
+        assert b"superuser password is not specified" in c.logs()
+    finally:
+        c.remove(force=True)

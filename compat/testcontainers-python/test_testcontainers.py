@@ -307,3 +307,14 @@ def test_tmpfs_mount():
     with DockerContainer("busybox").with_tmpfs_mount("/scratch").with_command(cmd) as c:
         assert c.wait() == 0
         assert c.get_logs()[0].startswith(b"tmpfs /scratch tmpfs ")
+
+
+def test_redis_module_with_its_client():
+    # testcontainers' Redis module (the real redis-server, compat/images.py): waits by PING through
+    # the published port, then the redis client talks to it.
+    from testcontainers.redis import RedisContainer
+
+    with RedisContainer("redis:7") as r:
+        client = r.get_client()
+        assert client.set("greeting", "hi")
+        assert client.get("greeting") == b"hi"
