@@ -24,6 +24,7 @@ fn shim_binary() -> PathBuf {
 pub mod container;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod host;
 pub mod image;
 pub mod spec;
@@ -46,6 +47,7 @@ struct Inner {
     live: Live,
     view: View,
     events: events::EventBus,
+    execs: exec::Execs,
     started_at: i64,
     _lock: DataRootLock,
 }
@@ -83,6 +85,7 @@ impl Engine {
                 live: Live::default(),
                 view: View::default(),
                 events: events::EventBus::default(),
+                execs: exec::Execs::default(),
                 started_at: crate::util::time::now_nanos(),
                 _lock: lock,
             }),
@@ -107,6 +110,10 @@ impl Engine {
     /// The containers as lists see them, mirrored from the store's writes.
     pub(crate) fn view(&self) -> &View {
         &self.inner.view
+    }
+
+    pub(crate) fn execs(&self) -> &exec::Execs {
+        &self.inner.execs
     }
 
     pub(crate) fn events(&self) -> &events::EventBus {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{AttachOptions, ExitStatus, Task, TaskConfig, TaskError, Tasks};
+use super::{AttachOptions, ExecConfig, ExitStatus, Task, TaskConfig, TaskError, Tasks};
 
 /// An attach stream: stdcopy frames out, raw stdin in (a shim socket, or in-memory for a fake).
 pub trait AttachIo: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -43,6 +43,57 @@ pub trait TaskHandle: Send + Sync + std::fmt::Debug {
     fn attach(&self, opts: AttachOptions) -> BoxFuture<'_, Result<AttachStream, TaskError>>;
     fn resize(&self, width: u16, height: u16) -> BoxFuture<'_, Result<(), TaskError>>;
     fn close_stdin(&self) -> BoxFuture<'_, Result<(), TaskError>>;
+
+    // Exec processes, by the id given at create. A task that cannot run them (a fake, or a
+    // shim of the first protocol) refuses.
+    fn exec_create<'a>(&'a self, cfg: &'a ExecConfig) -> BoxFuture<'a, Result<(), TaskError>> {
+        let _ = cfg;
+        no_exec()
+    }
+    /// Starts it; returns its host pid.
+    fn exec_start<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<i32, TaskError>> {
+        let _ = exec_id;
+        no_exec()
+    }
+    /// Returns at its exit.
+    fn exec_wait<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<ExitStatus, TaskError>> {
+        let _ = exec_id;
+        no_exec()
+    }
+    fn exec_attach<'a>(
+        &'a self,
+        exec_id: &'a str,
+        opts: AttachOptions,
+    ) -> BoxFuture<'a, Result<AttachStream, TaskError>> {
+        let _ = (exec_id, opts);
+        no_exec()
+    }
+    fn exec_resize<'a>(
+        &'a self,
+        exec_id: &'a str,
+        width: u16,
+        height: u16,
+    ) -> BoxFuture<'a, Result<(), TaskError>> {
+        let _ = (exec_id, width, height);
+        no_exec()
+    }
+    fn exec_close_stdin<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<(), TaskError>> {
+        let _ = exec_id;
+        no_exec()
+    }
+    /// Drops the shim's record of an exited exec.
+    fn exec_delete<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<(), TaskError>> {
+        let _ = exec_id;
+        no_exec()
+    }
+}
+
+fn no_exec<'a, T: 'a>() -> BoxFuture<'a, Result<T, TaskError>> {
+    Box::pin(async {
+        Err(TaskError::Shim(
+            "this task cannot run exec processes".into(),
+        ))
+    })
 }
 
 impl TaskService for Tasks {
@@ -90,5 +141,44 @@ impl TaskHandle for Task {
 
     fn close_stdin(&self) -> BoxFuture<'_, Result<(), TaskError>> {
         Box::pin(Task::close_stdin(self))
+    }
+
+    fn exec_create<'a>(&'a self, cfg: &'a ExecConfig) -> BoxFuture<'a, Result<(), TaskError>> {
+        Box::pin(Task::exec_create(self, cfg))
+    }
+
+    fn exec_start<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<i32, TaskError>> {
+        Box::pin(Task::exec_start(self, exec_id))
+    }
+
+    fn exec_wait<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<ExitStatus, TaskError>> {
+        Box::pin(Task::exec_wait(self, exec_id))
+    }
+
+    fn exec_attach<'a>(
+        &'a self,
+        exec_id: &'a str,
+        opts: AttachOptions,
+    ) -> BoxFuture<'a, Result<AttachStream, TaskError>> {
+        Box::pin(async move {
+            Ok(Box::new(Task::exec_attach(self, exec_id, opts).await?) as AttachStream)
+        })
+    }
+
+    fn exec_resize<'a>(
+        &'a self,
+        exec_id: &'a str,
+        width: u16,
+        height: u16,
+    ) -> BoxFuture<'a, Result<(), TaskError>> {
+        Box::pin(Task::exec_resize(self, exec_id, width, height))
+    }
+
+    fn exec_close_stdin<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<(), TaskError>> {
+        Box::pin(Task::exec_close_stdin(self, exec_id))
+    }
+
+    fn exec_delete<'a>(&'a self, exec_id: &'a str) -> BoxFuture<'a, Result<(), TaskError>> {
+        Box::pin(Task::exec_delete(self, exec_id))
     }
 }

@@ -198,14 +198,6 @@ async fn wait(
         .unwrap_or_default())
 }
 
-fn stream_content_type(version: ApiVersion, tty: bool) -> &'static str {
-    if !tty && version >= ApiVersion(1, 42) {
-        hijack::MULTIPLEXED_STREAM
-    } else {
-        hijack::RAW_STREAM
-    }
-}
-
 async fn attach(
     State(state): State<AppState>,
     Extension(version): Extension<ApiVersion>,
@@ -234,7 +226,7 @@ async fn attach(
     } else {
         None
     };
-    let content_type = stream_content_type(version, session.tty);
+    let content_type = hijack::content_type(version, session.tty);
     if !hijack::wants_upgrade(&req) {
         // No upgrade asked: moby answers 200 and then writes the raw stream until it ends, never
         // chunked (clients that hijack the connection read the bytes as they come). An HTTP/1.0
@@ -319,7 +311,7 @@ async fn logs(
     });
     Ok(Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, stream_content_type(version, tty))
+        .header(header::CONTENT_TYPE, hijack::content_type(version, tty))
         .body(Body::from_stream(body))
         .unwrap_or_default())
 }

@@ -6,6 +6,7 @@ use axum::Router;
 use super::AppState;
 
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod swarm;
 pub mod system;
@@ -16,6 +17,7 @@ pub fn table() -> Vec<(&'static str, &'static str)> {
         system::TABLE,
         images::TABLE,
         containers::TABLE,
+        exec::TABLE,
         &swarm::table(),
     ]
     .concat()
@@ -26,5 +28,6 @@ pub fn router() -> Router<AppState> {
         .merge(system::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(exec::routes())
         .merge(swarm::routes())
 }

@@ -34,3 +34,12 @@ pub async fn upgraded(
 
 pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
 pub const MULTIPLEXED_STREAM: &str = "application/vnd.docker.multiplexed-stream";
+
+/// An attach's content type: the multiplexed one from API 1.42 when there is no terminal.
+pub fn content_type(version: crate::api::version::ApiVersion, tty: bool) -> &'static str {
+    if !tty && version >= crate::api::version::ApiVersion(1, 42) {
+        MULTIPLEXED_STREAM
+    } else {
+        RAW_STREAM
+    }
+}

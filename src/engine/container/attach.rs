@@ -4,6 +4,7 @@
 //! to the client (encoded as the API says: frames, or raw with a terminal), the client's input
 //! to the container, watching for the detach keys.
 
+use futures_util::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
@@ -14,7 +15,13 @@ use crate::task::{AttachOptions, AttachStream, read_output};
 
 pub struct AttachSession {
     engine: Engine,
+    /// The container's id.
     pub id: String,
+    /// An exec's streams rather than the container's.
+    exec_id: Option<String>,
+    /// Resolves once the process's exit is recorded: the client's stream ends after it, so a
+    /// client inspecting right after the end sees the exit code (`docker exec` does).
+    settled: Option<BoxFuture<'static, ()>>,
     pub tty: bool,
     /// Closing the client's stdin closes the container's (`docker run -i` without a terminal).
     pub stdin_once: bool,
@@ -47,6 +54,8 @@ impl Engine {
         let opts = AttachOptions { stdin, ..opts };
         let session = |stream| AttachSession {
             engine: self.clone(),
+            exec_id: None,
+            settled: None,
             detach_keys: detach_keys.clone(),
             id: c.id.clone(),
             tty: config.tty.unwrap_or(false),
@@ -82,11 +91,13 @@ impl Engine {
         Ok(session(Some(rx)))
     }
 
-    async fn close_container_stdin(&self, id: &str) -> Result<()> {
+    async fn close_container_stdin(&self, id: &str, exec_id: Option<&str>) -> Result<()> {
         if let Some(task) = self.live().task(id) {
-            task.close_stdin()
-                .await
-                .map_err(|e| Error::internal(e.to_string()))?;
+            match exec_id {
+                Some(exec) => task.exec_close_stdin(exec).await,
+                None => task.close_stdin().await,
+            }
+            .map_err(|e| Error::internal(e.to_string()))?;
         }
         Ok(())
     }
@@ -108,7 +119,35 @@ impl Engine {
     }
 }
 
+/// What an exec's session is made of (engine/exec/start.rs).
+pub struct ExecStreams {
+    pub container_id: String,
+    pub exec_id: String,
+    pub tty: bool,
+    pub stdin: bool,
+    pub detach_keys: Vec<u8>,
+    pub stream: AttachStream,
+    pub settled: BoxFuture<'static, ()>,
+}
+
 impl AttachSession {
+    /// A session on an exec's streams; closing the client's stdin closes the exec's, as dockerd.
+    pub(crate) fn exec(engine: &Engine, s: ExecStreams) -> AttachSession {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(Ok(s.stream));
+        AttachSession {
+            engine: engine.clone(),
+            id: s.container_id,
+            exec_id: Some(s.exec_id),
+            settled: Some(s.settled),
+            tty: s.tty,
+            stdin_once: true,
+            stdin: s.stdin,
+            detach_keys: s.detach_keys,
+            stream: Some(rx),
+        }
+    }
+
     /// Waits for the container's streams (connected at its start); none when the client did
     /// not ask for them, or the attach ended first (the container was removed).
     async fn connect(&mut self) -> Option<AttachStream> {
@@ -130,17 +169,30 @@ impl AttachSession {
     {
         enum St {
             Waiting(AttachSession),
-            Reading(AttachStream),
+            Reading(AttachStream, Option<BoxFuture<'static, ()>>),
         }
         futures_util::stream::unfold(
             (Some(St::Waiting(self)), encode),
             |(st, encode)| async move {
-                let mut shim = match st? {
-                    St::Waiting(mut session) => session.connect().await?,
-                    St::Reading(s) => s,
+                let (mut shim, settled) = match st? {
+                    St::Waiting(mut session) => {
+                        let settled = session.settled.take();
+                        (session.connect().await?, settled)
+                    }
+                    St::Reading(s, settled) => (s, settled),
                 };
-                let (stream, bytes) = read_output(&mut shim).await.ok()??;
-                Some((encode(stream, bytes), (Some(St::Reading(shim)), encode)))
+                match read_output(&mut shim).await.ok().flatten() {
+                    Some((stream, bytes)) => Some((
+                        encode(stream, bytes),
+                        (Some(St::Reading(shim, settled)), encode),
+                    )),
+                    None => {
+                        if let Some(settled) = settled {
+                            settled.await;
+                        }
+                        None
+                    }
+                }
             },
         )
     }
@@ -160,7 +212,8 @@ impl AttachSession {
         };
         let (mut shim_r, mut shim_w) = tokio::io::split(shim);
         let mut detach = self.tty.then(|| Detector::new(self.detach_keys.clone()));
-        let (engine, id) = (self.engine.clone(), self.id.clone());
+        let (engine, id, exec_id) = (self.engine.clone(), self.id.clone(), self.exec_id.clone());
+        let settled = self.settled.take();
         let (stdin, stdin_once) = (self.stdin, self.stdin_once);
         // Resolves to true when the client typed the detach keys.
         let input = async move {
@@ -191,7 +244,9 @@ impl AttachSession {
                     return true;
                 }
             }
-            if stdin_once && let Err(e) = engine.close_container_stdin(&id).await {
+            if stdin_once
+                && let Err(e) = engine.close_container_stdin(&id, exec_id.as_deref()).await
+            {
                 tracing::debug!(container = %id, error = %e, "cannot close stdin");
             }
             // The shim reads the half-close as this attacher's end of input (a split stream
@@ -205,6 +260,9 @@ impl AttachSession {
                     return;
                 }
                 let _ = client_w.flush().await;
+            }
+            if let Some(settled) = settled {
+                settled.await;
             }
             let _ = client_w.shutdown().await;
         };

@@ -124,6 +124,8 @@ impl Engine {
             }
         }
         self.live().set_task(id, None);
+        // Its execs died with it (dockerd's Cleanup unregisters them).
+        self.execs().drop_container(id);
         // Read under the lock: a restart clears it only once its start (which needs the lock)
         // is done.
         let auto_remove = c.host.auto_remove == Some(true) && !self.live().manual_restart(id);

@@ -73,6 +73,8 @@ impl Engine {
             .then(|| paths.netns.display().to_string());
         let runtime = &self.config().default_runtime;
         let mut doc = document(&row, runtime, netns);
+        let execs = self.execs().of_container(&row.id);
+        doc.exec_ids = (!execs.is_empty()).then_some(execs);
         doc.log_path = Some(paths.log.display().to_string());
         doc.hostname_path = Some(paths.hostname.display().to_string());
         doc.hosts_path = Some(paths.hosts.display().to_string());
@@ -143,7 +145,7 @@ fn document(
         mount_label: Some(String::new()),
         process_label: Some(String::new()),
         app_armor_profile: Some(String::new()),
-        // No execs are kept yet: dockerd's `null` (the shape writes it).
+        // Set by the caller (the engine's exec records); dockerd's `null` when none.
         exec_ids: None,
         mounts: Some(mount_points(&host)),
         network_settings: Some(network_settings(&host, netns)),

@@ -117,6 +117,7 @@ impl Engine {
     /// then its files.
     async fn delete_container(&self, id: &str) -> Result<()> {
         let paths = self.container_paths(id);
+        self.execs().drop_container(id);
         self.release_resources(id, &paths).await;
         self.images()
             .delete_container_record(id, || self.view().remove(id))

@@ -17,7 +17,7 @@ pub(crate) fn process_env(config_env: &[String], hostname: &str, tty: bool) -> V
 
 /// dockerd's ReplaceOrAppendEnvValues: an override replaces the default of the same name, a bare
 /// `NAME` removes it, anything else is appended (duplicates among the overrides included).
-fn replace_or_append(defaults: Vec<String>, overrides: &[String]) -> Vec<String> {
+pub(crate) fn replace_or_append(defaults: Vec<String>, overrides: &[String]) -> Vec<String> {
     let mut out: Vec<Option<String>> = defaults.into_iter().map(Some).collect();
     let default_count = out.len();
     let index_of = |out: &[Option<String>], name: &str| {
