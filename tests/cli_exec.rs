@@ -282,3 +282,33 @@ fn execs_die_with_their_container() {
     d.ok(&["stop", "-t", "1", "dies"]);
     assert!(!marker(), "the exec outlived its container");
 }
+
+#[test]
+fn the_start_requests_terminal_size_is_the_execs() {
+    let d = daemon();
+    running(&d, "size");
+    let (status, created) = json_post(
+        &d,
+        "/containers/size/exec",
+        r#"{"Cmd": ["stty", "size"], "Tty": true, "AttachStdout": true, "ConsoleSize": [5, 6]}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["Id"].as_str().unwrap();
+    // The start's size wins over the create's, as dockerd resizes to it once started.
+    let r = d.http(
+        "POST",
+        &format!("/exec/{id}/start"),
+        Some((
+            "application/json",
+            br#"{"Tty": true, "ConsoleSize": [12, 34]}"#,
+        )),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text().trim(), "12 34");
+    let (status, body) = json_post(
+        &d,
+        "/containers/size/exec",
+        r#"{"Cmd": ["true"], "ConsoleSize": [1, 2, 3]}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+}

@@ -82,6 +82,17 @@ impl Query {
             .collect()
     }
 
+    /// A resize's `h` and `w` (absent: 0), each a 400 naming it when it is no number.
+    pub fn terminal_size(&self) -> Result<(u16, u16), ApiError> {
+        let dim = |k: &str| {
+            self.get(k)
+                .unwrap_or("0")
+                .parse()
+                .map_err(|_| ApiError::invalid(format!("invalid value for {k}")))
+        };
+        Ok((dim("h")?, dim("w")?))
+    }
+
     /// moby's `BoolValue`: absent, "", "0", "no", "false" and "none" are false; anything else true.
     pub fn bool(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| {

@@ -321,16 +321,7 @@ async fn resize(
     Path(id): Path<String>,
     query: Query,
 ) -> ApiResult<Response> {
-    let dim = |k: &str| -> ApiResult<u16> {
-        query
-            .get(k)
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("invalid value for {k}")))
-    };
-    state
-        .engine
-        .resize_container(&id, dim("h")?, dim("w")?)
-        .await?;
+    let (h, w) = query.terminal_size()?;
+    state.engine.resize_container(&id, h, w).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -56,7 +56,8 @@ async fn start(
     let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let DockerJson(body) = DockerJson::<ExecStartConfig>::from_request(req, &()).await?;
     let body = body.unwrap_or_default();
-    let prepared = state.engine.prepare_exec_start(&id).await?;
+    let mut prepared = state.engine.prepare_exec_start(&id).await?;
+    prepared.set_console_size(body.console_size.as_deref())?;
     if body.detach.unwrap_or(false) {
         prepared.run_detached().await?;
         return Ok(StatusCode::OK.into_response());
@@ -113,14 +114,8 @@ async fn resize(
     Path(id): Path<String>,
     query: Query,
 ) -> ApiResult<Response> {
-    let dim = |k: &str| -> ApiResult<u16> {
-        query
-            .get(k)
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("invalid value for {k}")))
-    };
-    state.engine.resize_exec(&id, dim("h")?, dim("w")?).await?;
+    let (h, w) = query.terminal_size()?;
+    state.engine.resize_exec(&id, h, w).await?;
     Ok(StatusCode::OK.into_response())
 }
 

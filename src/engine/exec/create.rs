@@ -58,16 +58,7 @@ impl Engine {
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
         }
-        let console_size = match req.console_size.as_deref() {
-            None | Some([]) => None,
-            Some([h, w]) => Some([clamp(*h)?, clamp(*w)?]),
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "ConsoleSize must be [height, width], got {} values",
-                    other.len()
-                )));
-            }
-        };
+        let console_size = super::console_size(req.console_size.as_deref())?;
         let record = ExecRecord {
             id: crate::util::ids::random_id(),
             container_id: c.id.clone(),
@@ -95,10 +86,6 @@ impl Engine {
             .publish(c.event(&action).with("execID", id.clone()));
         Ok(id)
     }
-}
-
-fn clamp(v: usize) -> Result<u16> {
-    u16::try_from(v).map_err(|_| Error::invalid(format!("console size {v} is out of range")))
 }
 
 impl ExecRecord {

@@ -8,6 +8,8 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
+use crate::engine::Error;
+
 pub mod create;
 pub mod inspect;
 pub mod resize;
@@ -165,5 +167,20 @@ impl Execs {
         let mut r = self.lock();
         r.entries
             .retain(|_, e| e.record.container_id != container_id);
+    }
+}
+
+/// A terminal size as the API gives it (`[height, width]`, or nothing).
+pub(crate) fn console_size(given: Option<&[usize]>) -> crate::engine::Result<Option<[u16; 2]>> {
+    let clamp = |v: usize| {
+        u16::try_from(v).map_err(|_| Error::invalid(format!("console size {v} is out of range")))
+    };
+    match given {
+        None | Some([]) => Ok(None),
+        Some([h, w]) => Ok(Some([clamp(*h)?, clamp(*w)?])),
+        Some(other) => Err(Error::invalid(format!(
+            "ConsoleSize must be [height, width], got {} values",
+            other.len()
+        ))),
     }
 }

@@ -73,6 +73,15 @@ impl PreparedExec {
         self.record.tty
     }
 
+    /// The start's terminal size (`ExecStartConfig.ConsoleSize`), which wins over the create's:
+    /// dockerd resizes to it once started, here the terminal is made with it.
+    pub fn set_console_size(&mut self, given: Option<&[usize]>) -> Result<()> {
+        if let Some(size) = super::console_size(given)? {
+            self.record.console_size = Some(size);
+        }
+        Ok(())
+    }
+
     /// Runs it with its streams attached: the session ends when its output does, once the
     /// exit is recorded.
     pub async fn run_attached(self) -> Result<AttachSession> {
